@@ -1,0 +1,252 @@
+// The whole `fcm` command surface as data (CLI.md): global options, nouns,
+// verbs, arguments, options and help examples. program.ts turns it into
+// commander commands; completion scripts are generated from it.
+//
+// A command with `run` works now; its module is imported only when it runs,
+// so `fcm --help` loads none of them. A command without `run` needs the
+// node agent and fails with E_NOT_IMPLEMENTED until it lands.
+import type { ArgSpec, CommandSpec, OptionSpec } from './command-spec.js';
+
+const nameArg = (name: string, description: string): ArgSpec => ({ syntax: `<${name}>`, description, kind: 'name' });
+const settingsArg = (description: string): ArgSpec => ({ syntax: '<settings...>', description });
+
+export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
+  { flags: '--json', description: 'print one JSON document on stdout (errors too)' },
+  { flags: '--cluster, --host <target>', description: 'reach the cluster through this node over SSH ([user@]host[:port])' },
+  { flags: '--lab <dir>', description: 'use the local lab in this directory', env: 'FCM_LAB' },
+  { flags: '--via <node>', description: 'relay through this cluster node', kind: 'name' },
+  { flags: '--identity <keyfile>', description: 'SSH private key (default: ssh-agent)' },
+  { flags: '--timeout <duration>', description: 'how long to wait for the new state (500ms, 5s, 10m, 1h)', kind: 'duration' },
+  { flags: '--no-wait', description: 'return once the change is accepted, without waiting for the new state' },
+  { flags: '--yes', description: 'answer yes to confirmations' },
+  { flags: '--force', description: 'override a refusal that the command explains' },
+  { flags: '-q, --quiet', description: 'no progress or warnings on stderr', conflicts: ['verbose'] },
+  { flags: '-v, --verbose', description: 'more detail on stderr, stack traces for internal errors' },
+];
+
+const CLUSTER: CommandSpec = {
+  name: 'cluster',
+  summary: 'create, inspect, validate and destroy the cluster',
+  subcommands: [
+    {
+      name: 'create', summary: 'create a cluster from nodes reachable over SSH',
+      args: [nameArg('name', 'cluster name')],
+      options: [
+        { flags: '--node <address...>', description: 'a node as HOST or HOST:PORT; repeat for each node', required: true },
+        { flags: '--witness <witness>', description: 'quorum witness: disk:PATH or share:DIR' },
+      ],
+      examples: ['fcm cluster create prod --node 10.0.0.11 --node 10.0.0.12 --witness disk:/dev/sdb'],
+    },
+    { name: 'status', summary: 'nodes, groups and quorum at a glance', examples: ['fcm cluster status', 'fcm cluster status --json'] },
+    { name: 'validate', summary: 'check the configuration and every node before trusting it', examples: ['fcm cluster validate'] },
+    { name: 'destroy', summary: 'stop the cluster and remove its configuration from every node', examples: ['fcm cluster destroy --yes'] },
+    {
+      name: 'log', summary: 'the cluster log, merged from every node',
+      options: [
+        { flags: '--since <duration>', description: 'only entries newer than this (10m, 1h)', kind: 'duration' },
+        { flags: '--node <node>', description: 'only entries from this node', kind: 'name' },
+      ],
+      examples: ['fcm cluster log --since 10m --node node2'],
+    },
+    {
+      name: 'export', summary: 'print the configuration as a file to edit and apply',
+      options: [{ flags: '-f, --file <file>', description: 'write to this file instead of stdout' }],
+      examples: ['fcm cluster export -f cluster.json'],
+    },
+    {
+      name: 'apply', summary: 'make the cluster match a configuration file, showing the diff',
+      options: [
+        { flags: '-f, --file <file>', description: 'the configuration file', required: true },
+        { flags: '--dry-run', description: 'show the diff only' },
+      ],
+      examples: ['fcm cluster apply -f cluster.json --dry-run'],
+    },
+  ],
+};
+
+const NODE: CommandSpec = {
+  name: 'node',
+  summary: 'list, add, remove, pause and resume nodes',
+  subcommands: [
+    { name: 'list', summary: 'every node with its state', examples: ['fcm node list'] },
+    { name: 'show', summary: 'one node in detail', args: [nameArg('node', 'node name')], examples: ['fcm node show node2'] },
+    { name: 'add', summary: 'join a node reachable over SSH', args: [{ syntax: '<host>', description: 'HOST or HOST:PORT' }], examples: ['fcm node add 10.0.0.13'] },
+    { name: 'remove', summary: 'remove a node that has left cleanly', args: [nameArg('node', 'node name')], examples: ['fcm node remove node3'] },
+    { name: 'evict', summary: 'remove a node that is down for good', args: [nameArg('node', 'node name')], examples: ['fcm node evict node3 --yes'] },
+    {
+      name: 'pause', summary: 'keep groups off a node (maintenance)', args: [nameArg('node', 'node name')],
+      options: [{ flags: '--drain', description: 'move its groups to other nodes first' }],
+      examples: ['fcm node pause node2 --drain'],
+    },
+    {
+      name: 'resume', summary: 'let a paused node host groups again', args: [nameArg('node', 'node name')],
+      options: [{ flags: '--failback <when>', description: 'move groups back: now, policy (their own setting) or never', choices: ['now', 'policy', 'never'] }],
+      examples: ['fcm node resume node2 --failback now'],
+    },
+  ],
+};
+
+const GROUP: CommandSpec = {
+  name: 'group',
+  summary: 'groups of resources that fail over together',
+  subcommands: [
+    { name: 'list', summary: 'every group with its state and owner node', examples: ['fcm group list', 'fcm group list --json'] },
+    { name: 'show', summary: 'one group and its resources', args: [nameArg('group', 'group name')], examples: ['fcm group show web'] },
+    {
+      name: 'create', summary: 'create an empty group', args: [nameArg('group', 'group name')],
+      options: [{ flags: '--preferred <nodes>', description: 'preferred owners in order, comma-separated', kind: 'names' }],
+      examples: ['fcm group create web --preferred node1,node2'],
+    },
+    { name: 'delete', summary: 'delete a group and its resources', args: [nameArg('group', 'group name')], examples: ['fcm group delete web --yes'] },
+    { name: 'online', summary: 'bring a group online', args: [nameArg('group', 'group name')], examples: ['fcm group online web'] },
+    { name: 'offline', summary: 'take a group offline', args: [nameArg('group', 'group name')], examples: ['fcm group offline web --timeout 2m'] },
+    {
+      name: 'move', summary: 'move a group to another node', args: [nameArg('group', 'group name')],
+      options: [{ flags: '--to <node>', description: 'target node (default: the best other node)', kind: 'name' }],
+      examples: ['fcm group move web --to node2'],
+    },
+    {
+      name: 'set', summary: 'change group settings', args: [nameArg('group', 'group name'), settingsArg('key=value pairs')],
+      examples: ['fcm group set web failback=never'],
+    },
+  ],
+};
+
+const RESOURCE: CommandSpec = {
+  name: 'resource',
+  summary: 'resources: the things a group starts, stops and monitors',
+  subcommands: [
+    { name: 'list', summary: 'every resource with its group and state', examples: ['fcm resource list'] },
+    { name: 'show', summary: 'one resource in detail', args: [nameArg('resource', 'resource name')], examples: ['fcm resource show web-ip'] },
+    { name: 'types', summary: 'the resource types and their settings', examples: ['fcm resource types'] },
+    {
+      name: 'create', summary: 'create a resource in a group',
+      args: [nameArg('resource', 'resource name'), { syntax: '[settings...]', description: 'key=value pairs for the type' }],
+      options: [
+        { flags: '--group <group>', description: 'the group it belongs to', kind: 'name', required: true },
+        { flags: '--type <type>', description: 'resource type (see fcm resource types)', kind: 'name', required: true },
+      ],
+      examples: ['fcm resource create web-ip --group web --type ip address=10.0.0.100/24'],
+    },
+    { name: 'delete', summary: 'delete a resource', args: [nameArg('resource', 'resource name')], examples: ['fcm resource delete web-ip'] },
+    { name: 'online', summary: 'bring a resource online', args: [nameArg('resource', 'resource name')], examples: ['fcm resource online web-ip'] },
+    { name: 'offline', summary: 'take a resource offline', args: [nameArg('resource', 'resource name')], examples: ['fcm resource offline web-ip'] },
+    { name: 'fail', summary: 'simulate a failure to test the failover policy', args: [nameArg('resource', 'resource name')], examples: ['fcm resource fail web-ip'] },
+    {
+      name: 'set', summary: 'change resource settings', args: [nameArg('resource', 'resource name'), settingsArg('key=value pairs')],
+      examples: ['fcm resource set web-ip address=10.0.0.101/24'],
+    },
+    {
+      name: 'depend', summary: 'set what a resource needs online first', args: [nameArg('resource', 'resource name')],
+      options: [{ flags: '--on <expression>', description: 'resource names with and, or and parentheses', required: true }],
+      examples: ['fcm resource depend web-app --on "web-ip and (disk1 or disk2)"'],
+    },
+    { name: 'cleanup', summary: 'forget past failures so the resource may start again', args: [nameArg('resource', 'resource name')], examples: ['fcm resource cleanup web-app'] },
+  ],
+};
+
+const QUORUM: CommandSpec = {
+  name: 'quorum',
+  summary: 'quorum mode and witness',
+  subcommands: [
+    { name: 'show', summary: 'the quorum mode, votes and witness', examples: ['fcm quorum show'] },
+    {
+      name: 'set', summary: 'change the quorum mode or witness',
+      options: [
+        { flags: '--mode <mode>', description: 'who votes', choices: ['node-majority', 'node-and-witness', 'witness-only'], required: true },
+        { flags: '--witness <witness>', description: 'disk:PATH or share:DIR' },
+      ],
+      examples: ['fcm quorum set --mode node-and-witness --witness disk:/dev/sdb'],
+    },
+    { name: 'force-start', summary: 'start without quorum (dangerous; recorded in the cluster log)', examples: ['fcm quorum force-start --yes'] },
+  ],
+};
+
+const DISK: CommandSpec = {
+  name: 'disk',
+  summary: 'shared disks and the disk witness',
+  subcommands: [
+    { name: 'init', summary: 'write fcm\'s lease area to a shared disk', args: [{ syntax: '<path>', description: 'block device or file' }], examples: ['fcm disk init /dev/sdb'] },
+    { name: 'list', summary: 'every cluster disk with its owner', examples: ['fcm disk list'] },
+    { name: 'show', summary: 'one disk and its lease', args: [nameArg('disk', 'disk name')], examples: ['fcm disk show disk1'] },
+    { name: 'add', summary: 'make an initialised disk a cluster disk', args: [{ syntax: '<path>', description: 'block device or file' }], examples: ['fcm disk add /dev/sdb'] },
+    { name: 'remove', summary: 'stop using a disk', args: [nameArg('disk', 'disk name')], examples: ['fcm disk remove disk1'] },
+  ],
+};
+
+const CONFIG: CommandSpec = {
+  name: 'config',
+  summary: 'cluster-wide settings and their history',
+  subcommands: [
+    { name: 'get', summary: 'one setting, or all of them', args: [{ syntax: '[key]', description: 'setting name' }], examples: ['fcm config get heartbeat.interval'] },
+    { name: 'set', summary: 'change settings', args: [settingsArg('KEY=VALUE pairs')], examples: ['fcm config set heartbeat.interval=1s'] },
+    {
+      name: 'history', summary: 'past configuration changes',
+      options: [{ flags: '--limit <count>', description: 'at most this many changes', kind: 'count' }],
+      examples: ['fcm config history --limit 20'],
+    },
+  ],
+};
+
+const EVENTS: CommandSpec = {
+  name: 'events',
+  summary: 'cluster events (NDJSON with --json)',
+  options: [{ flags: '--follow', description: 'keep printing new events' }],
+  examples: ['fcm events --follow --json | jq .type'],
+};
+
+const AGENT: CommandSpec = {
+  name: 'agent',
+  summary: 'the node agent that runs on every cluster node',
+  subcommands: [
+    {
+      name: 'run', summary: 'run the agent in the foreground',
+      options: [{ flags: '--state-dir <dir>', description: 'where the agent keeps its keys and data' }],
+      examples: ['fcm agent run --state-dir /var/lib/fcm'],
+    },
+    { name: 'status', summary: 'whether the local agent runs, and its view of the cluster', examples: ['fcm agent status'] },
+  ],
+};
+
+const LAB: CommandSpec = {
+  name: 'lab',
+  summary: 'a real local cluster on this machine, for trying and testing',
+  subcommands: [
+    {
+      name: 'up', summary: 'start a lab cluster on loopback',
+      options: [
+        { flags: '--nodes <count>', description: 'number of nodes', kind: 'count', defaultValue: 3 },
+        { flags: '--dir <dir>', description: 'directory for the lab\'s state' },
+      ],
+      examples: ['fcm lab up --nodes 3'],
+    },
+    { name: 'down', summary: 'stop the lab and remove its state', examples: ['fcm lab down'] },
+    { name: 'status', summary: 'the lab\'s nodes and links', examples: ['fcm lab status'] },
+    { name: 'kill', summary: 'kill a lab node\'s agent', args: [nameArg('node', 'node name')], examples: ['fcm lab kill node2'] },
+    { name: 'cut', summary: 'cut a lab node off from the others', args: [nameArg('node', 'node name')], examples: ['fcm lab cut node2'] },
+    { name: 'heal', summary: 'reconnect a cut lab node', args: [nameArg('node', 'node name')], examples: ['fcm lab heal node2'] },
+  ],
+};
+
+const COMPLETION: CommandSpec = {
+  name: 'completion',
+  summary: 'print a shell completion script',
+  args: [{ syntax: '<shell>', description: 'bash or zsh', choices: ['bash', 'zsh'] }],
+  examples: ['source <(fcm completion bash)', 'fcm completion zsh > "${fpath[1]}/_fcm"'],
+  run: async (invocation) => {
+    const { completionScript, shellFrom } = await import('./commands/completion.js');
+    return completionScript({ shell: shellFrom(invocation.args[0]), tree: COMMAND_TREE });
+  },
+};
+
+export const COMMAND_TREE: CommandSpec = {
+  name: 'fcm',
+  summary: 'a failover cluster manager for Linux',
+  options: GLOBAL_OPTIONS,
+  examples: ['fcm lab up --nodes 3', 'fcm status', 'fcm group move web --to node2', 'fcm status --json | jq .'],
+  subcommands: [
+    { name: 'setup', summary: 'interactive wizard: nodes, keys, validation, quorum, first group', examples: ['fcm setup'] },
+    { name: 'status', summary: 'the cluster at a glance (short for fcm cluster status)', examples: ['fcm status'] },
+    CLUSTER, NODE, GROUP, RESOURCE, QUORUM, DISK, CONFIG, EVENTS, AGENT, LAB, COMPLETION,
+  ],
+};

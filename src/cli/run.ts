@@ -1,0 +1,79 @@
+// The one entry point that runs a command line: parse, run the command,
+// write its result, map any error to a message and an exit code. Results
+// go to stdout; progress, warnings and (in human mode) errors to stderr.
+import type { CliIo, CommandContext, CommandResult, CommandSpec, GlobalOptions } from './command-spec.js';
+import { COMMAND_TREE } from './command-tree.js';
+import { FcmError, asFcmError } from './errors.js';
+import { ExitCode } from './exit-codes.js';
+import { parseArgv } from './program.js';
+import { renderJson } from './render.js';
+import { spinnerWanted, withSpinner } from './spinner.js';
+
+/**
+ * Runs one command line and returns the exit code; never throws.
+ * @param tree the command table; tests pass their own commands
+ */
+export async function runCli(argv: readonly string[], io: CliIo, tree: CommandSpec = COMMAND_TREE): Promise<number> {
+  // Known before parsing, so that a usage error is reported as JSON too.
+  const json = jsonRequested(argv);
+  let verbose = false;
+  try {
+    const parsed = parseArgv(argv, tree, {
+      writeOut: (text) => io.stdout.write(text),
+      // Help after a usage error is for people; JSON mode prints only the error.
+      writeErr: (text) => {
+        if (!json) io.stderr.write(text);
+      },
+    });
+    if (parsed.kind === 'shown') return ExitCode.Ok;
+    const { spec, invocation } = parsed;
+    verbose = invocation.globals.verbose;
+    if (spec.run === undefined) {
+      throw new FcmError('E_NOT_IMPLEMENTED', `${invocation.path.join(' ')} needs the node agent, which is not built yet`);
+    }
+    const result = await spec.run(invocation, contextFor(invocation.globals, io));
+    writeResult(result, invocation.globals.json, io);
+    return result.exitCode ?? ExitCode.Ok;
+  } catch (thrown) {
+    return writeError(thrown, json, verbose, io);
+  }
+}
+
+function jsonRequested(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+function contextFor(globals: GlobalOptions, io: CliIo): CommandContext {
+  const spinnerEnabled = spinnerWanted({ stderrIsTTY: io.stderr.isTTY === true, json: globals.json, quiet: globals.quiet });
+  return {
+    globals,
+    spin: (label, work) => withSpinner(label, work, { enabled: spinnerEnabled, stream: io.stderr }),
+    warn: (message) => {
+      if (!globals.quiet) io.stderr.write(`warning: ${message}\n`);
+    },
+  };
+}
+
+function writeResult(result: CommandResult, json: boolean, io: CliIo): void {
+  if (json) {
+    io.stdout.write(renderJson(result.data));
+    return;
+  }
+  const text = typeof result.text === 'function' ? result.text() : result.text;
+  if (text !== '') io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+function writeError(thrown: unknown, json: boolean, verbose: boolean, io: CliIo): number {
+  const error = asFcmError(thrown);
+  if (json) {
+    io.stdout.write(renderJson({ error: { code: error.code, message: error.message, hint: error.hint ?? null } }));
+  } else {
+    io.stderr.write(`error: ${error.message}\n`);
+    if (error.hint !== undefined) io.stderr.write(`hint: ${error.hint}\n`);
+  }
+  if (verbose && error.code === 'E_INTERNAL' && thrown instanceof Error && thrown.stack !== undefined) {
+    io.stderr.write(`${thrown.stack}\n`);
+  }
+  return error.exitCode;
+}
