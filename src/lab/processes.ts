@@ -1,0 +1,158 @@
+// Background processes of the lab (agents, the relay): started detached with
+// output to files, remembered as {pid, startTime}, and signalled only after
+// checking that the PID still names the same process. A PID is recycled by
+// the kernel once its process is reaped; the start time (clock ticks since
+// boot, /proc/PID/stat field 22) is what tells the two apart.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LabError, errnoCode } from './lab-error.js';
+
+export interface ProcessRecord {
+  pid: number;
+  /** Start time in clock ticks since boot (/proc/PID/stat field 22). Opaque: compared, never converted. */
+  startTime: number;
+}
+
+interface ProcStat {
+  /** Field 3: R, S, D, Z (zombie), X (dead), ... */
+  state: string;
+  startTime: number;
+}
+
+/**
+ * Read /proc/PID/stat. Synchronous on purpose: the file is generated in
+ * memory (microseconds), and right after spawn it must be read before the
+ * event loop gets a chance to reap a child that exited at once.
+ */
+function readProcStat(pid: number): ProcStat | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  // Field 2 (comm) is in parentheses and may itself contain ") ": split after the last one.
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const state = rest[0];
+  const startTime = Number(rest[19]); // field 22 = index 22 - 3
+  if (state === undefined || !Number.isSafeInteger(startTime)) return undefined;
+  return { state, startTime };
+}
+
+/** The record of a running process by PID, or undefined if there is none. */
+export function processRecord(pid: number): ProcessRecord | undefined {
+  const stat = readProcStat(pid);
+  if (stat === undefined || stat.state === 'Z' || stat.state === 'X') return undefined;
+  return { pid, startTime: stat.startTime };
+}
+
+/**
+ * True while the recorded process is alive: its PID exists, has the recorded
+ * start time, and is not a zombie (a zombie has exited; only its parent's
+ * wait is missing).
+ */
+export function isSameProcess(record: ProcessRecord): boolean {
+  const stat = readProcStat(record.pid);
+  return stat !== undefined && stat.startTime === record.startTime && stat.state !== 'Z' && stat.state !== 'X';
+}
+
+export interface StartOptions {
+  command: string;
+  args: readonly string[];
+  /** stdout and stderr are appended here: a file, never a pipe the parent would have to drain. */
+  logFile: string;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Start a process in its own session (it survives the parent, and a terminal's
+ * Ctrl-C does not reach it), with stdin from /dev/null and output to `logFile`.
+ */
+export async function startDetached(options: StartOptions): Promise<ProcessRecord> {
+  const log = await open(options.logFile, 'a', 0o600);
+  try {
+    const child = spawn(options.command, [...options.args], {
+      detached: true,
+      stdio: ['ignore', log.fd, log.fd],
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+    });
+    const record = await new Promise<ProcessRecord>((resolve, reject) => {
+      child.once('error', (err) => reject(new LabError('E_SPAWN', `cannot start ${options.command}: ${err.message}`, [], { cause: err })));
+      child.once('spawn', () => {
+        const pid = child.pid as number;
+        const stat = readProcStat(pid);
+        if (stat === undefined) reject(new LabError('E_SPAWN', `${options.command} (pid ${pid}) vanished at once; see ${options.logFile}`));
+        else resolve({ pid, startTime: stat.startTime });
+      });
+    });
+    // The parent may exit or go on without waiting for this child.
+    child.unref();
+    return record;
+  } finally {
+    await log.close();
+  }
+}
+
+export type SignalOutcome = 'sent' | 'gone';
+
+/**
+ * Send `sig` to the recorded process if it is still that process. 'gone'
+ * means it exited, or its PID now belongs to another process, which is
+ * never signalled. (A PID could in theory be recycled between the check and
+ * kill(2), microseconds apart; Node has no pidfd to close that gap.)
+ */
+export function signal(record: ProcessRecord, sig: NodeJS.Signals): SignalOutcome {
+  if (!isSameProcess(record)) return 'gone';
+  try {
+    process.kill(record.pid, sig);
+    return 'sent';
+  } catch (err) {
+    if (errnoCode(err) === 'ESRCH') return 'gone';
+    throw err;
+  }
+}
+
+export interface StopOptions {
+  /** How long SIGTERM gets before SIGKILL, in ms. */
+  graceMs?: number;
+  /** How long to wait for the process to vanish after SIGKILL, in ms (a process in uninterruptible sleep can outlast it). */
+  killWaitMs?: number;
+  /** Poll interval while waiting, in ms. */
+  pollMs?: number;
+}
+
+export type StopOutcome = 'already-gone' | 'terminated' | 'killed';
+
+/** Poll until the process is gone or `ms` pass; true if it is gone. */
+export async function waitUntilGone(record: ProcessRecord, ms: number, pollMs = 20): Promise<boolean> {
+  const deadline = performance.now() + ms;
+  while (isSameProcess(record)) {
+    if (performance.now() >= deadline) return false;
+    await sleep(pollMs);
+  }
+  return true;
+}
+
+/** SIGTERM, wait up to graceMs, then SIGKILL and wait until gone (bounded by killWaitMs: E_TIMEOUT). */
+export async function stopProcess(record: ProcessRecord, options: StopOptions = {}): Promise<StopOutcome> {
+  const { graceMs = 5000, killWaitMs = 5000, pollMs = 20 } = options;
+  if (signal(record, 'SIGTERM') === 'gone') return 'already-gone';
+  if (await waitUntilGone(record, graceMs, pollMs)) return 'terminated';
+  if (signal(record, 'SIGKILL') === 'gone') return 'terminated';
+  if (await waitUntilGone(record, killWaitMs, pollMs)) return 'killed';
+  throw new LabError('E_TIMEOUT', `process ${record.pid} is still there ${killWaitMs} ms after SIGKILL`);
+}
+
+/** Problems with a value that should be a ProcessRecord (for state and pid files). */
+export function processRecordProblems(value: unknown, where: string): string[] {
+  if (typeof value !== 'object' || value === null) return [`${where}: expected {pid, startTime}`];
+  const { pid, startTime } = value as { pid?: unknown; startTime?: unknown };
+  const problems: string[] = [];
+  if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 0) problems.push(`${where}.pid: expected a positive integer`);
+  if (typeof startTime !== 'number' || !Number.isSafeInteger(startTime) || startTime < 0) problems.push(`${where}.startTime: expected a non-negative integer`);
+  return problems;
+}
