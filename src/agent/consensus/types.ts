@@ -112,7 +112,7 @@ export type MessageBody =
    * `success`: `matchIndex` is the follower's last index matching the leader.
    * On rejection, `hintIndex`/`hintTerm` let the leader skip a whole
    * conflicting term at once (fast back-off): the follower's last index
-   * at or below `prevIndex` and its term.
+   * at or below `prevIndex` whose term is at most `prevTerm`, and that term.
    */
   | { type: 'append-resp'; success: boolean; matchIndex: number; hintIndex: number; hintTerm: number }
   /** A whole snapshot; the transport chunks it on a separate connection. */
@@ -144,8 +144,10 @@ export interface ReadFailure {
  * Output of the core, collected since the last `advance()`. The caller's
  * duties, in this order:
  * 1. If `snapshot` is set: persist it durably (temp file, fsync, rename,
- *    fsync the directory), discard the log up to its index, and restore the
- *    state machine from it.
+ *    fsync the directory), discard the whole stored log (entries after the
+ *    snapshot's index too: a snapshot is installed only when the log lacks
+ *    the snapshot's last entry, so later entries may conflict), and restore
+ *    the state machine from it.
  * 2. If `entries` is non-empty: drop every stored entry with index >=
  *    entries[0].index, then append `entries`.
  * 3. If `hardState` is set: store it.
@@ -201,6 +203,8 @@ export interface RaftStatus {
   leaderLeaseUntil: number;
   /** True when the log was found corrupt at start: the node neither votes nor campaigns. */
   refusingVotes: boolean;
+  /** Messages dropped since start: wrong cluster id, addressed to another node, unknown sender, stale incarnation. */
+  dropped: { clusterId: number; recipient: number; sender: number; incarnation: number };
 }
 
 /** What a node restarts from: the store's recovered contents. */
