@@ -2,7 +2,8 @@
 // files serve ssh2 (host key, client key) and OpenSSH (`ssh -i`,
 // `ssh-keygen -lf`). Made once on first start, loaded afterwards.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPair, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { chmod, link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
@@ -10,6 +11,7 @@ import type { ParsedKey } from 'ssh2';
 import { TransportError } from './errors.js';
 
 const { utils } = ssh2;
+const generateKeyPairAsync = promisify(generateKeyPair);
 
 export interface NodeKeyPair {
   /** OpenSSH private key (`-----BEGIN OPENSSH PRIVATE KEY-----`). */
@@ -20,17 +22,51 @@ export interface NodeKeyPair {
   fingerprint: string;
 }
 
-/** Makes a new ed25519 key pair off the event loop (ssh2 uses node:crypto's async generator). */
-export function generateNodeKeyPair(comment: string): Promise<NodeKeyPair> {
-  return new Promise((resolve, reject) => {
-    utils.generateKeyPair('ed25519', { comment }, (err, pair) => {
-      if (err) {
-        reject(err);
-        return;
-      }
-      resolve(describePrivateKey(pair.private, comment));
-    });
-  });
+/**
+ * Makes a new ed25519 key pair off the event loop (node:crypto's async
+ * generator) and writes it in OpenSSH's format ourselves: ssh2's own
+ * generator drops a leading zero byte of the public key, so about one key in
+ * 256 it makes cannot be parsed (mscdex/ssh2#1390, #1513).
+ */
+export async function generateNodeKeyPair(comment: string): Promise<NodeKeyPair> {
+  const { privateKey } = await generateKeyPairAsync('ed25519');
+  const jwk = privateKey.export({ format: 'jwk' });
+  if (typeof jwk.d !== 'string' || typeof jwk.x !== 'string') {
+    throw new TransportError('E_KEY_INVALID', 'node:crypto returned an ed25519 key without its parts');
+  }
+  const seed = Buffer.from(jwk.d, 'base64url');
+  const publicBytes = Buffer.from(jwk.x, 'base64url');
+  return describePrivateKey(encodeOpenSshEd25519(seed, publicBytes, comment), comment);
+}
+
+/** An SSH wire `string`: uint32 length, then the bytes. */
+function sshString(data: Buffer | string): Buffer {
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(bytes.length);
+  return Buffer.concat([length, bytes]);
+}
+
+/** The unencrypted `openssh-key-v1` container (OpenSSH's PROTOCOL.key) for one ed25519 key. */
+export function encodeOpenSshEd25519(seed: Buffer, publicBytes: Buffer, comment: string): string {
+  const publicBlob = Buffer.concat([sshString('ssh-ed25519'), sshString(publicBytes)]);
+  const check = randomBytes(4);
+  let secret = Buffer.concat([
+    check, check,
+    sshString('ssh-ed25519'), sshString(publicBytes), sshString(Buffer.concat([seed, publicBytes])), sshString(comment),
+  ]);
+  // Pad to the cipher block size (8 for "none") with 1, 2, 3, ...
+  const padding = Buffer.from(Array.from({ length: (8 - (secret.length % 8)) % 8 }, (_, i) => i + 1));
+  secret = Buffer.concat([secret, padding]);
+  const body = Buffer.concat([
+    Buffer.from('openssh-key-v1\0'),
+    sshString('none'), sshString('none'), sshString(''),
+    Buffer.from([0, 0, 0, 1]),
+    sshString(publicBlob),
+    sshString(secret),
+  ]);
+  const lines = body.toString('base64').match(/.{1,70}/g) ?? [];
+  return `-----BEGIN OPENSSH PRIVATE KEY-----\n${lines.join('\n')}\n-----END OPENSSH PRIVATE KEY-----\n`;
 }
 
 /**
