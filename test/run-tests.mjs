@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs every compiled test file under dist/test (Node 20's `node --test`
 // does not expand globs). Pass substrings to run only matching files.
+// Every test is bounded (3 minutes): a hung test fails instead of hanging CI.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -23,5 +24,5 @@ if (files.length === 0) {
   console.error('no test files found under dist/test (did the build run?)');
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
+const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=180000', ...files], { stdio: 'inherit' });
 process.exit(result.status ?? 1);
