@@ -1,0 +1,23 @@
+// A fast 53-bit string hash (cyrb53) used for trace hashes, log prefix
+// hashes and state-machine hashes. Not cryptographic: it only has to make an
+// accidental collision within one run vanishingly unlikely.
+
+export function hash53(text: string, seed = 0): number {
+  let h1 = 0xdeadbeef ^ seed;
+  let h2 = 0x41c6ce57 ^ seed;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
+  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
+  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
+/** Chains a previous hash with new text: h(prev ‖ text). */
+export function chainHash(prev: number, text: string): number {
+  return hash53(`${prev.toString(36)}|${text}`);
+}
