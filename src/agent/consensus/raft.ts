@@ -652,7 +652,9 @@ export class RaftNode {
   private leaderTick(): void {
     const eMin = this.cfg.electionTimeoutMinMs;
     if (this.transfer && this.now >= this.transfer.deadline) this.transfer = null; // the lease stays stopped
-    if (this.now - this.quorumHeardAt() >= eMin) {
+    // The same expression as nextWakeAt(): `now - heard >= eMin` can be false in floating point at the
+    // very instant nextWakeAt() named, and the shell would spin on zero-delay timers (sim seed 196).
+    if (this.now >= this.quorumHeardAt() + eMin) {
       this.becomeFollower(this.term, null); // check-quorum: a voter quorum has been silent
       return;
     }
