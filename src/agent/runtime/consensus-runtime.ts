@@ -60,6 +60,8 @@ interface PendingRead {
 
 const monotonicNow = (): number => performance.now();
 
+const stoppedError = (): RuntimeError => new RuntimeError('E_STOPPED', 'the consensus runtime stopped');
+
 export class ConsensusRuntime {
   readonly node: RaftNode;
   private readonly store: LogStore;
@@ -122,6 +124,7 @@ export class ConsensusRuntime {
    * E_NOT_LEADER (with the leader's id when known) or E_LEADERSHIP_LOST.
    */
   propose(data: string): Promise<unknown> {
+    if (this.stopped) return Promise.reject(stoppedError());
     return this.pending(this.node.propose(data, monotonicNow()));
   }
 
@@ -132,6 +135,7 @@ export class ConsensusRuntime {
    * or E_INVALID_MEMBERSHIP from the core.
    */
   async proposeMembership(change: MembershipChange): Promise<void> {
+    if (this.stopped) throw stoppedError();
     await this.pending(this.node.proposeMembership(change, monotonicNow()));
   }
 
@@ -149,6 +153,7 @@ export class ConsensusRuntime {
 
   /** Linearizable read barrier: resolves once this node's state machine is at least as new as the leader's commit at call time. */
   readBarrier(): Promise<number> {
+    if (this.stopped) return Promise.reject(stoppedError());
     const requestId = randomUUID();
     return new Promise((resolve, reject) => {
       this.pendingReads.set(requestId, { resolve, reject, index: null });
@@ -171,7 +176,7 @@ export class ConsensusRuntime {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const err = new RuntimeError('E_STOPPED', 'the consensus runtime stopped');
+    const err = stoppedError();
     for (const p of this.pendingProposals.values()) p.reject(err);
     for (const r of this.pendingReads.values()) r.reject(err);
     this.pendingProposals.clear();

@@ -1,0 +1,177 @@
+// Node leases in the agent (safety rules 1, 2, 3, 7, 8): every node, the
+// leader too, asks the leader for a renewal each heartbeat interval with its
+// LeaseHolder; the leader answers with its LeaseGranter. Requests and grants
+// travel on the `lease` peer channel on the control lane, sent at once,
+// never behind a disk write. The group list is empty until resources run,
+// but the lease and its expiry are real: a node cut off from the leader
+// loses it, logs "lease lost", and its status says so.
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { NodeId, RaftStatus } from '../consensus/types.js';
+import { LeaseGranter } from '../core/lease-granter.js';
+import type { Placement } from '../core/lease-granter.js';
+import { LeaseHolder } from '../core/lease-holder.js';
+import type { LeaseChange } from '../core/lease-holder.js';
+import type { LeaseTiming } from '../core/lease-config.js';
+import type { GroupEpoch, LeaseGrant, LeaseRequest } from '../core/lease-messages.js';
+import type { Logger } from './logger.js';
+import type { ChannelEndpoint } from './peer-channels.js';
+import { isObject } from './state-files.js';
+
+export interface NodeLeasesOptions {
+  nodeId: NodeId;
+  timing: LeaseTiming;
+  endpoint: ChannelEndpoint;
+  /** The consensus status now; null while this node is in no cluster. */
+  raftStatus: () => RaftStatus | null;
+  /** Committed placements from the applied database (rule 2). */
+  placements: () => ReadonlyMap<string, Placement>;
+  /** Grants go only to nodes of the cluster database. */
+  isClusterNode: (id: NodeId) => boolean;
+  log: Logger;
+}
+
+type LeaseEnvelope =
+  | { t: 'req'; req: LeaseRequest; leaseRemainingMs: number | null }
+  | { t: 'grant'; grant: LeaseGrant };
+
+const now = (): number => performance.now();
+
+export class NodeLeases {
+  private readonly holder: LeaseHolder;
+  private granter: { term: number; granter: LeaseGranter } | null = null;
+  /** Leader: what each holder last said about its own lease, and when (local ms) that was heard. */
+  private readonly reported = new Map<NodeId, { remainingMs: number | null; heardAt: number }>();
+  private holding = false;
+  private timing: LeaseTiming;
+
+  constructor(private readonly options: NodeLeasesOptions) {
+    this.timing = options.timing;
+    this.holder = new LeaseHolder(options.nodeId, randomUUID(), options.timing);
+    options.endpoint.onMessage((message, from) => this.receive(message, from));
+  }
+
+  /** New cluster properties: later grants use the new L. */
+  setTiming(timing: LeaseTiming): void {
+    this.timing = timing;
+    this.granter?.granter.setTiming(timing);
+  }
+
+  /** Rule 3: before a leadership transfer, this leader grants nothing more in its term. */
+  stopGranting(): void {
+    this.granter?.granter.stopGranting();
+  }
+
+  /** Ms left on this node's own lease; null when it holds none. */
+  remainingMs(): number | null {
+    const t = now();
+    const until = this.holder.allowed(t).until;
+    return t < until ? until - t : null;
+  }
+
+  /** Leader: ms left on `node`'s lease as it last reported it, aged by the time since; null when unknown. */
+  reportedRemainingMs(node: NodeId): number | null {
+    if (node === this.options.nodeId) return this.remainingMs();
+    const r = this.reported.get(node);
+    if (!r || r.remainingMs === null) return null;
+    return Math.max(0, r.remainingMs - (now() - r.heardAt));
+  }
+
+  /** One renewal round: the agent calls it every heartbeat interval. */
+  tick(): void {
+    this.noteChange(this.holder.tick(now()));
+    const status = this.options.raftStatus();
+    if (!status) return;
+    this.refreshGranter(status);
+    const leader = status.leader;
+    if (leader === null || !status.membership.members.some((m) => m.id === this.options.nodeId)) return;
+    // Rule 1: the anchor is read before the request leaves.
+    const req = this.holder.requestRenewal(now());
+    if (leader === this.options.nodeId) {
+      const grant = this.decide(req);
+      if (grant) this.applyGrant(grant);
+      return;
+    }
+    const envelope: LeaseEnvelope = { t: 'req', req, leaseRemainingMs: this.remainingMs() };
+    this.options.endpoint.send(leader, envelope, 'control');
+  }
+
+  private refreshGranter(status: RaftStatus): void {
+    if (status.role !== 'leader') {
+      this.granter = null;
+      return;
+    }
+    if (this.granter?.term === status.term) return;
+    // Read after becoming leader, so the settling period starts late: never too early.
+    this.granter = { term: status.term, granter: new LeaseGranter(this.timing, now(), this.timing.nodeLeaseMs) };
+    this.reported.clear();
+  }
+
+  private receive(message: object, from: NodeId): void {
+    const envelope = parseEnvelope(message);
+    if (!envelope) {
+      this.options.log.debug('malformed lease message dropped', { from });
+      return;
+    }
+    if (envelope.t === 'grant') {
+      if (envelope.grant.to === this.options.nodeId) this.applyGrant(envelope.grant);
+      return;
+    }
+    // A request must come from the peer its connection authenticated as.
+    if (envelope.req.from !== from || !this.options.isClusterNode(from)) return;
+    this.reported.set(from, { remainingMs: envelope.leaseRemainingMs, heardAt: now() });
+    const status = this.options.raftStatus();
+    if (status) this.refreshGranter(status);
+    const grant = this.decide(envelope.req);
+    if (grant) this.options.endpoint.send(from, { t: 'grant', grant } satisfies LeaseEnvelope, 'control');
+  }
+
+  private decide(req: LeaseRequest): LeaseGrant | null {
+    const granter = this.granter?.granter;
+    const status = this.options.raftStatus();
+    if (!granter || !status) return null;
+    // Rule 8: the leader lease is read at the decision.
+    const decision = granter.onRequest(req, { placements: this.options.placements(), leaderLeaseUntil: status.leaderLeaseUntil }, now());
+    return decision.ok ? decision.grant : null;
+  }
+
+  private applyGrant(grant: LeaseGrant): void {
+    this.noteChange(this.holder.onGrant(grant, now()));
+  }
+
+  /** Logs lease changes; group starts and stops are acted on once resources run. */
+  private noteChange(change: LeaseChange): void {
+    for (const pair of change.stop) this.options.log.warn('group must stop: not in the lease any more', { ...pair });
+    for (const pair of change.start) this.options.log.info('group allowed by lease', { ...pair });
+    const holding = this.remainingMs() !== null;
+    if (this.holding && !holding) this.options.log.warn('lease lost', { leaseMs: this.timing.nodeLeaseMs });
+    if (!this.holding && holding) this.options.log.info('lease granted', { remainingMs: Math.round(this.remainingMs() ?? 0) });
+    this.holding = holding;
+  }
+}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+function isPairs(v: unknown): v is GroupEpoch[] {
+  return Array.isArray(v) && v.every((p) => isObject(p) && typeof p.group === 'string' && isCount(p.epoch));
+}
+
+function parseEnvelope(m: object): LeaseEnvelope | null {
+  const e = m as Record<string, unknown>;
+  if (e.t === 'req' && isObject(e.req)) {
+    const r = e.req;
+    const remaining = e.leaseRemainingMs;
+    if (typeof r.from === 'string' && typeof r.session === 'string' && isCount(r.seq) && isCount(r.appliedSeq)
+      && isPairs(r.held) && isPairs(r.stopped) && (remaining === null || (typeof remaining === 'number' && Number.isFinite(remaining)))) {
+      return { t: 'req', req: r as unknown as LeaseRequest, leaseRemainingMs: remaining };
+    }
+  }
+  if (e.t === 'grant' && isObject(e.grant)) {
+    const g = e.grant;
+    if (typeof g.to === 'string' && typeof g.session === 'string' && isCount(g.seq) && typeof g.leaseMs === 'number'
+      && Number.isFinite(g.leaseMs) && g.leaseMs > 0 && isPairs(g.groups)) {
+      return { t: 'grant', grant: g as unknown as LeaseGrant };
+    }
+  }
+  return null;
+}
