@@ -1,7 +1,8 @@
 // The shapes shared by the command table, the parser and the commands.
 // A command is data (CommandSpec) plus, once it can really run, a `run`
 // function that lazily imports its module from src/cli/commands/.
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
+import type { AgentClient } from '../client/agent-client.js';
 import type { ExitCode } from './exit-codes.js';
 
 /** Options that every command accepts, parsed once by program.ts. */
@@ -39,6 +40,22 @@ export interface CommandContext {
   spin<T>(label: string, work: () => Promise<T>): Promise<T>;
   /** A warning on stderr, unless -q. */
   warn(message: string): void;
+  /** A progress detail on stderr, only with -v. */
+  note(message: string): void;
+  /**
+   * The agent the global options name: --host over SSH, else the lab's nodes
+   * (--via picks one), else the local agent's socket. Connected once per
+   * command line and closed by runCli after the command.
+   */
+  connect(): Promise<AgentClient>;
+  /**
+   * Another node's agent by its address (HOST[:PORT]): the lab's socket when
+   * the lab has a node there, else SSH with the same credentials. The
+   * caller closes it.
+   */
+  connectAddress(address: string): Promise<AgentClient>;
+  /** Asks a person to confirm on the terminal; true at once with --yes; E_REFUSED when nobody can answer. */
+  confirm(question: string): Promise<boolean>;
 }
 
 /** One parsed command line, before anything runs. */
@@ -95,4 +112,6 @@ export interface CommandSpec {
 export interface CliIo {
   stdout: Writable;
   stderr: Writable & { isTTY?: boolean };
+  /** Where confirmations are read; absent (the agent running a command line): nobody can answer, --yes is needed. */
+  stdin?: Readable & { isTTY?: boolean };
 }

@@ -29,17 +29,24 @@ const CLUSTER: CommandSpec = {
   summary: 'create, inspect, validate and destroy the cluster',
   subcommands: [
     {
-      name: 'create', summary: 'create a cluster from nodes reachable over SSH',
+      name: 'create', summary: 'create a cluster on the target node, then add the other nodes',
       args: [nameArg('name', 'cluster name')],
       options: [
-        { flags: '--node <address...>', description: 'a node as HOST or HOST:PORT; repeat for each node', required: true },
+        { flags: '--node <address...>', description: 'another node to add, as HOST or HOST:PORT; repeat for each node' },
         { flags: '--witness <witness>', description: 'quorum witness: disk:PATH or share:DIR' },
       ],
-      examples: ['fcm cluster create prod --node 10.0.0.11 --node 10.0.0.12 --witness disk:/dev/sdb'],
+      examples: ['fcm --host 10.0.0.11 cluster create prod --node 10.0.0.12 --node 10.0.0.13'],
+      run: async (invocation, context) => (await import('./commands/cluster.js')).clusterCreate(invocation, context),
     },
-    { name: 'status', summary: 'nodes, groups and quorum at a glance', examples: ['fcm cluster status', 'fcm cluster status --json'] },
+    {
+      name: 'status', summary: 'nodes, leader and quorum at a glance', examples: ['fcm cluster status', 'fcm cluster status --json | jq .leader'],
+      run: async (_invocation, context) => (await import('./commands/cluster.js')).clusterStatus(context),
+    },
     { name: 'validate', summary: 'check the configuration and every node before trusting it', examples: ['fcm cluster validate'] },
-    { name: 'destroy', summary: 'stop the cluster and remove its configuration from every node', examples: ['fcm cluster destroy --yes'] },
+    {
+      name: 'destroy', summary: 'stop the cluster and remove its configuration from every node', examples: ['fcm cluster destroy', 'fcm cluster destroy --yes'],
+      run: async (_invocation, context) => (await import('./commands/cluster.js')).clusterDestroy(context),
+    },
     {
       name: 'log', summary: 'the cluster log, merged from every node',
       options: [
@@ -68,20 +75,38 @@ const NODE: CommandSpec = {
   name: 'node',
   summary: 'list, add, remove, pause and resume nodes',
   subcommands: [
-    { name: 'list', summary: 'every node with its state', examples: ['fcm node list'] },
-    { name: 'show', summary: 'one node in detail', args: [nameArg('node', 'node name')], examples: ['fcm node show node2'] },
-    { name: 'add', summary: 'join a node reachable over SSH', args: [{ syntax: '<host>', description: 'HOST or HOST:PORT' }], examples: ['fcm node add 10.0.0.13'] },
-    { name: 'remove', summary: 'remove a node that has left cleanly', args: [nameArg('node', 'node name')], examples: ['fcm node remove node3'] },
-    { name: 'evict', summary: 'remove a node that is down for good', args: [nameArg('node', 'node name')], examples: ['fcm node evict node3 --yes'] },
+    {
+      name: 'list', summary: 'every node with its state', examples: ['fcm node list', 'fcm node list --json | jq \'.[] | select(.state != "Up")\''],
+      run: async (_invocation, context) => (await import('./commands/node.js')).nodeList(context),
+    },
+    {
+      name: 'show', summary: 'one node in detail', args: [nameArg('node', 'node name')], examples: ['fcm node show node2'],
+      run: async (invocation, context) => (await import('./commands/node.js')).nodeShow(invocation, context),
+    },
+    {
+      name: 'add', summary: 'join a node whose agent runs (reached over SSH, or in the lab)', args: [{ syntax: '<host>', description: 'HOST or HOST:PORT of its agent' }],
+      examples: ['fcm node add 10.0.0.13', 'fcm node add 10.0.0.13:7422 --no-wait'],
+      run: async (invocation, context) => (await import('./commands/node-add.js')).nodeAdd(invocation, context),
+    },
+    {
+      name: 'remove', summary: 'remove a node that has left cleanly', args: [nameArg('node', 'node name')], examples: ['fcm node remove node3'],
+      run: async (invocation, context) => (await import('./commands/node.js')).nodeRemove(invocation, context, 'remove'),
+    },
+    {
+      name: 'evict', summary: 'remove a node that is down for good', args: [nameArg('node', 'node name')], examples: ['fcm node evict node3 --yes'],
+      run: async (invocation, context) => (await import('./commands/node.js')).nodeRemove(invocation, context, 'evict'),
+    },
     {
       name: 'pause', summary: 'keep groups off a node (maintenance)', args: [nameArg('node', 'node name')],
       options: [{ flags: '--drain', description: 'move its groups to other nodes first' }],
       examples: ['fcm node pause node2 --drain'],
+      run: async (invocation, context) => (await import('./commands/node.js')).nodePause(invocation, context),
     },
     {
       name: 'resume', summary: 'let a paused node host groups again', args: [nameArg('node', 'node name')],
       options: [{ flags: '--failback <when>', description: 'move groups back: now, policy (their own setting) or never', choices: ['now', 'policy', 'never'] }],
       examples: ['fcm node resume node2 --failback now'],
+      run: async (invocation, context) => (await import('./commands/node.js')).nodeResume(invocation, context),
     },
   ],
 };
@@ -178,12 +203,21 @@ const CONFIG: CommandSpec = {
   name: 'config',
   summary: 'cluster-wide settings and their history',
   subcommands: [
-    { name: 'get', summary: 'one setting, or all of them', args: [{ syntax: '[key]', description: 'setting name' }], examples: ['fcm config get heartbeat.interval'] },
-    { name: 'set', summary: 'change settings', args: [settingsArg('KEY=VALUE pairs')], examples: ['fcm config set heartbeat.interval=1s'] },
+    {
+      name: 'get', summary: 'one setting, or all of them', args: [{ syntax: '[key]', description: 'setting name' }],
+      examples: ['fcm config get', 'fcm config get heartbeatInterval --json'],
+      run: async (invocation, context) => (await import('./commands/config.js')).configGet(invocation, context),
+    },
+    {
+      name: 'set', summary: 'change settings', args: [settingsArg('KEY=VALUE pairs')],
+      examples: ['fcm config set heartbeatInterval=150ms electionTimeoutMin=450ms', 'fcm config set profile=wan'],
+      run: async (invocation, context) => (await import('./commands/config.js')).configSet(invocation, context),
+    },
     {
       name: 'history', summary: 'past configuration changes',
-      options: [{ flags: '--limit <count>', description: 'at most this many changes', kind: 'count' }],
+      options: [{ flags: '--limit <count>', description: 'at most this many changes (the newest)', kind: 'count' }],
       examples: ['fcm config history --limit 20'],
+      run: async (invocation, context) => (await import('./commands/config.js')).configHistory(invocation, context),
     },
   ],
 };
@@ -201,10 +235,22 @@ const AGENT: CommandSpec = {
   subcommands: [
     {
       name: 'run', summary: 'run the agent in the foreground',
-      options: [{ flags: '--state-dir <dir>', description: 'where the agent keeps its keys and data' }],
-      examples: ['fcm agent run --state-dir /var/lib/fcm'],
+      options: [
+        { flags: '--state-dir <dir>', description: 'where the agent keeps its keys and data (default /var/lib/fcm)' },
+        { flags: '--listen <host:port>', description: 'where its SSH server listens (default 0.0.0.0:7422; port 0 picks one)' },
+        { flags: '--advertise <host:port>', description: 'the address other nodes dial (default: the listen address)' },
+        { flags: '--source-address <ip>', description: 'local address for connections to other nodes' },
+        { flags: '--name <name>', description: 'the node\'s name, on first start (default: the host name)', kind: 'name' },
+        { flags: '--socket <path>', description: 'the local API socket (default: STATE-DIR/agent.sock)' },
+        { flags: '--log-format <format>', description: 'log lines on stderr as text or JSON', choices: ['text', 'json'], defaultValue: 'text' },
+      ],
+      examples: ['fcm agent run --state-dir /var/lib/fcm', 'fcm agent run --state-dir /tmp/n1 --listen 127.0.0.1:0 --name n1'],
+      run: async (invocation) => (await import('./commands/agent-run.js')).agentRun(invocation),
     },
-    { name: 'status', summary: 'whether the local agent runs, and its view of the cluster', examples: ['fcm agent status'] },
+    {
+      name: 'status', summary: 'whether the agent runs, and its own view: role, lease, peers', examples: ['fcm agent status', 'fcm --via node2 agent status --json'],
+      run: async (_invocation, context) => (await import('./commands/agent-status.js')).agentStatus(context),
+    },
   ],
 };
 
@@ -216,15 +262,39 @@ const LAB: CommandSpec = {
       name: 'up', summary: 'start a lab cluster on loopback',
       options: [
         { flags: '--nodes <count>', description: 'number of nodes', kind: 'count', defaultValue: 3 },
-        { flags: '--dir <dir>', description: 'directory for the lab\'s state' },
+        { flags: '--dir <dir>', description: 'directory for the lab\'s state (default: ~/.local/state/fcm/lab)' },
       ],
-      examples: ['fcm lab up --nodes 3'],
+      examples: ['fcm lab up --nodes 3', 'fcm lab up --nodes 5 --dir /tmp/lab5'],
+      run: async (invocation, context) => (await import('./commands/lab.js')).labUpCommand(invocation, context),
     },
-    { name: 'down', summary: 'stop the lab and remove its state', examples: ['fcm lab down'] },
-    { name: 'status', summary: 'the lab\'s nodes and links', examples: ['fcm lab status'] },
-    { name: 'kill', summary: 'kill a lab node\'s agent', args: [nameArg('node', 'node name')], examples: ['fcm lab kill node2'] },
-    { name: 'cut', summary: 'cut a lab node off from the others', args: [nameArg('node', 'node name')], examples: ['fcm lab cut node2'] },
-    { name: 'heal', summary: 'reconnect a cut lab node', args: [nameArg('node', 'node name')], examples: ['fcm lab heal node2'] },
+    {
+      name: 'down', summary: 'stop every lab process and remove its state',
+      options: [{ flags: '--keep', description: 'keep the state dirs and logs' }],
+      examples: ['fcm lab down', 'fcm lab down --keep'],
+      run: async (invocation, context) => (await import('./commands/lab.js')).labDownCommand(invocation, context),
+    },
+    {
+      name: 'status', summary: 'the lab\'s processes and links, and the cluster they form', examples: ['fcm lab status'],
+      run: async (_invocation, context) => (await import('./commands/lab.js')).labStatusCommand(context),
+    },
+    {
+      name: 'kill', summary: 'kill a lab node\'s agent with SIGKILL, as a crash', args: [nameArg('node', 'node name')], examples: ['fcm lab kill node2'],
+      run: async (invocation, context) => (await import('./commands/lab.js')).labKillCommand(invocation, context),
+    },
+    {
+      name: 'start', summary: 'start a killed lab node\'s agent again, with its state', args: [nameArg('node', 'node name')], examples: ['fcm lab start node2'],
+      run: async (invocation, context) => (await import('./commands/lab.js')).labStartCommand(invocation, context),
+    },
+    {
+      name: 'cut', summary: 'cut a lab node off from the others', args: [nameArg('node', 'node name')],
+      options: [{ flags: '--silent', description: 'drop its traffic without resetting connections, as a lost network does' }],
+      examples: ['fcm lab cut node2', 'fcm lab cut node2 --silent'],
+      run: async (invocation, context) => (await import('./commands/lab.js')).labCutCommand(invocation, context),
+    },
+    {
+      name: 'heal', summary: 'reconnect a cut lab node', args: [nameArg('node', 'node name')], examples: ['fcm lab heal node2'],
+      run: async (invocation, context) => (await import('./commands/lab.js')).labHealCommand(invocation, context),
+    },
   ],
 };
 
@@ -246,7 +316,10 @@ export const COMMAND_TREE: CommandSpec = {
   examples: ['fcm lab up --nodes 3', 'fcm status', 'fcm group move web --to node2', 'fcm status --json | jq .'],
   subcommands: [
     { name: 'setup', summary: 'interactive wizard: nodes, keys, validation, quorum, first group', examples: ['fcm setup'] },
-    { name: 'status', summary: 'the cluster at a glance (short for fcm cluster status)', examples: ['fcm status'] },
+    {
+      name: 'status', summary: 'the cluster at a glance (short for fcm cluster status)', examples: ['fcm status', 'fcm status --json | jq .quorum'],
+      run: async (_invocation, context) => (await import('./commands/cluster.js')).clusterStatus(context),
+    },
     CLUSTER, NODE, GROUP, RESOURCE, QUORUM, DISK, CONFIG, EVENTS, AGENT, LAB, COMPLETION,
   ],
 };

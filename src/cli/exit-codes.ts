@@ -31,6 +31,13 @@ export const EXIT_CODE_BY_ERROR_CODE: ReadonlyMap<string, ExitCode> = new Map([
   ['E_REFUSED', ExitCode.Refused],
   ['E_CONFLICT', ExitCode.Refused],
   ['E_EXISTS', ExitCode.Refused],
+  // The cluster database's refusals of a change the current state does not allow.
+  ['E_QUORUM_AT_RISK', ExitCode.Refused],
+  ['E_LAST_VOTER', ExitCode.Refused],
+  ['E_LAST_ADMIN', ExitCode.Refused],
+  ['E_IN_USE', ExitCode.Refused],
+  ['E_NOT_OFFLINE', ExitCode.Refused],
+  ['E_NODE_PAUSED', ExitCode.Refused],
   ['E_NO_QUORUM', ExitCode.Unavailable],
   ['E_UNAVAILABLE', ExitCode.Unavailable],
   ['E_NOT_LEADER', ExitCode.Unavailable],

@@ -11,4 +11,6 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-process.exitCode = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr });
+// stdin is touched only when a command asks for confirmation.
+const io = { stdout: process.stdout, stderr: process.stderr, get stdin() { return process.stdin; } };
+process.exitCode = await runCli(process.argv.slice(2), io);

@@ -1,19 +1,29 @@
 // The one entry point that runs a command line: parse, run the command,
 // write its result, map any error to a message and an exit code. Results
 // go to stdout; progress, warnings and (in human mode) errors to stderr.
-import type { CliIo, CommandContext, CommandResult, CommandSpec, GlobalOptions } from './command-spec.js';
+import type { AgentClient } from '../client/agent-client.js';
+import type { CliIo, CommandResult, CommandSpec } from './command-spec.js';
 import { COMMAND_TREE } from './command-tree.js';
+import { commandSession } from './context.js';
 import { FcmError, asFcmError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import { parseArgv } from './program.js';
 import { renderJson } from './render.js';
-import { spinnerWanted, withSpinner } from './spinner.js';
+
+export interface RunOptions {
+  /**
+   * The agent every command talks to, instead of the one --host, --lab or
+   * the local socket name: the agent passes itself when it runs a command
+   * line for an SSH client. runCli does not close it.
+   */
+  client?: AgentClient;
+}
 
 /**
  * Runs one command line and returns the exit code; never throws.
  * @param tree the command table; tests pass their own commands
  */
-export async function runCli(argv: readonly string[], io: CliIo, tree: CommandSpec = COMMAND_TREE): Promise<number> {
+export async function runCli(argv: readonly string[], io: CliIo, tree: CommandSpec = COMMAND_TREE, options: RunOptions = {}): Promise<number> {
   // Known before parsing, so that a usage error is reported as JSON too.
   const json = jsonRequested(argv);
   let verbose = false;
@@ -31,7 +41,13 @@ export async function runCli(argv: readonly string[], io: CliIo, tree: CommandSp
     if (spec.run === undefined) {
       throw new FcmError('E_NOT_IMPLEMENTED', `${invocation.path.join(' ')} needs the node agent, which is not built yet`);
     }
-    const result = await spec.run(invocation, contextFor(invocation.globals, io));
+    const session = commandSession(invocation.globals, io, options.client);
+    let result: CommandResult;
+    try {
+      result = await spec.run(invocation, session.context);
+    } finally {
+      await session.close();
+    }
     writeResult(result, invocation.globals.json, io);
     return result.exitCode ?? ExitCode.Ok;
   } catch (thrown) {
@@ -42,17 +58,6 @@ export async function runCli(argv: readonly string[], io: CliIo, tree: CommandSp
 function jsonRequested(argv: readonly string[]): boolean {
   const end = argv.indexOf('--');
   return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
-}
-
-function contextFor(globals: GlobalOptions, io: CliIo): CommandContext {
-  const spinnerEnabled = spinnerWanted({ stderrIsTTY: io.stderr.isTTY === true, json: globals.json, quiet: globals.quiet });
-  return {
-    globals,
-    spin: (label, work) => withSpinner(label, work, { enabled: spinnerEnabled, stream: io.stderr }),
-    warn: (message) => {
-      if (!globals.quiet) io.stderr.write(`warning: ${message}\n`);
-    },
-  };
 }
 
 function writeResult(result: CommandResult, json: boolean, io: CliIo): void {

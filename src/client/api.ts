@@ -115,9 +115,9 @@ export interface ApiMethods {
   /** Adds a node (as a learner, then a voter once caught up). The node must have been told `cluster.join`. */
   'node.add': { params: { identity: AgentIdentity }; result: NodeView };
   /** Graceful: the node leaves the configuration (leadership moves first if it leads). */
-  'node.remove': { params: { node: string }; result: { removed: string } };
-  /** For a dead node: removed without its help. */
-  'node.evict': { params: { node: string }; result: { removed: string } };
+  'node.remove': { params: { node: string; force?: boolean }; result: { removed: string } };
+  /** For a dead node: removed without its help. `force` (remove and evict): make a removal that puts quorum at risk, which is refused otherwise. */
+  'node.evict': { params: { node: string; force?: boolean }; result: { removed: string } };
   'node.pause': { params: { node: string; drain?: boolean }; result: NodeView };
   'node.resume': { params: { node: string; failback?: 'now' | 'policy' | 'never' }; result: NodeView };
   'config.get': { params: { key?: string; consistent?: boolean }; result: { properties: Record<string, number | string>; defaults: Record<string, number | string> } };

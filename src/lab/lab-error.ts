@@ -14,6 +14,8 @@ export type LabErrorCode =
   | 'E_EXISTS'
   /** A process did not start, or could not be spawned. */
   | 'E_SPAWN'
+  /** A process could not bind its port: taken between allocation and bind. Start again with fresh ports. */
+  | 'E_ADDRESS_IN_USE'
   /** A bounded wait ran out (a process that does not die even after SIGKILL, a relay that never got ready). */
   | 'E_TIMEOUT'
   /** The relay's control socket could not be reached or answered badly. */

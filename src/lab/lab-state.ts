@@ -2,7 +2,8 @@
 // are chosen, and which lab the CLI talks to when no --lab is given.
 //
 //   DIR/lab.json              this file's LabState, replaced atomically
-//   DIR/nodeK/                node K's agent state dir (--state-dir); agent.log inside
+//   DIR/admin_key(.pub)       the lab's admin key: every node's authorized_keys lists it (fcm --host ... --identity DIR/admin_key)
+//   DIR/nodeK/                node K's agent state dir (--state-dir); agent.log and agent.sock inside
 //   DIR/relay/relay.json      the relay's config (RelayConfig)
 //   DIR/relay/control.sock    the relay's control socket
 //   DIR/relay/relay.pid       the relay's {pid, startTime}, written when it is ready
@@ -31,6 +32,8 @@ export interface LabNode {
   name: string;
   stateDir: string;
   logFile: string;
+  /** The agent's API socket (--socket): how the CLI reaches this node. */
+  socketPath: string;
   /** Where the agent's SSH server binds (127.0.1.K): only the relay dials it. */
   privateAddress: HostPort;
   /** The address registered in the cluster for this node: the relay's listener. */
@@ -65,6 +68,7 @@ export function labLayout(dir: string) {
   return {
     dir: root,
     stateFile: join(root, 'lab.json'),
+    adminKey: join(root, 'admin_key'),
     relayDir,
     relayConfig: join(relayDir, 'relay.json'),
     relaySocket: join(relayDir, 'control.sock'),
@@ -72,6 +76,7 @@ export function labLayout(dir: string) {
     relayLog: join(relayDir, 'relay.log'),
     nodeDir: (k: number) => join(root, `node${k}`),
     nodeLog: (k: number) => join(root, `node${k}`, 'agent.log'),
+    nodeSocket: (k: number) => join(root, `node${k}`, 'agent.sock'),
   };
 }
 
@@ -114,6 +119,7 @@ export async function planNodes(dir: string, count: number): Promise<LabNode[]> 
     name: `node${k}`,
     stateDir: layout.nodeDir(k),
     logFile: layout.nodeLog(k),
+    socketPath: layout.nodeSocket(k),
     privateAddress: { host: privateHosts[i] as string, port: ports[i] as number },
     publicAddress: { host: '127.0.0.1', port: ports[count + i] as number },
     sourceHost: privateHosts[i] as string,
@@ -124,7 +130,10 @@ export async function planNodes(dir: string, count: number): Promise<LabNode[]> 
 /** A fresh state for a lab in `dir` (checks the control socket path fits). */
 export function newLabState(dir: string, nodes: LabNode[], createdAt: Date): LabState {
   const layout = labLayout(dir);
-  const problems = socketPathProblems(layout.relaySocket, 'relay control socket');
+  const problems = [
+    ...socketPathProblems(layout.relaySocket, 'relay control socket'),
+    ...nodes.flatMap((n) => socketPathProblems(n.socketPath, `${n.name}'s agent socket`)),
+  ];
   if (problems.length > 0) throw new LabError('E_INVALID', `lab directory ${layout.dir} is too deep`, problems);
   return {
     version: 1,
@@ -184,7 +193,7 @@ export function labStateProblems(value: unknown): string[] {
         return;
       }
       const n = node as Record<string, unknown>;
-      problems.push(...stringProblems(n, ['id', 'name', 'stateDir', 'logFile', 'sourceHost'], where));
+      problems.push(...stringProblems(n, ['id', 'name', 'stateDir', 'logFile', 'socketPath', 'sourceHost'], where));
       problems.push(...hostPortProblems(n.privateAddress, `${where}.privateAddress`));
       problems.push(...hostPortProblems(n.publicAddress, `${where}.publicAddress`));
       if (n.process !== null) problems.push(...processRecordProblems(n.process, `${where}.process`));
@@ -248,7 +257,7 @@ export async function resolveLabDir(explicit: string | undefined, env: Env = pro
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT') throw new LabError('E_NO_LAB', `no lab is running (no --lab, no FCM_LAB, no ${file}); start one with fcm lab up`);
+    if (errnoCode(err) === 'ENOENT') throw new LabError('E_NO_LAB', `no lab is running (no --lab, no FCM_LAB, no ${file})`);
     throw err;
   }
   const dir = text.trim();

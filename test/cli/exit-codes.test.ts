@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { COMMAND_TREE } from '../../src/cli/command-tree.js';
 import { FcmError, UsageError, asFcmError } from '../../src/cli/errors.js';
-import { EXIT_CODE_MEANINGS, ExitCode, exitCodeFor } from '../../src/cli/exit-codes.js';
+import { EXIT_CODE_BY_ERROR_CODE, EXIT_CODE_MEANINGS, ExitCode, exitCodeFor } from '../../src/cli/exit-codes.js';
 
 // From dist*/test/cli/ to the repository root.
 const manPage = readFileSync(new URL('../../../man/fcm.1', import.meta.url), 'utf8');
@@ -11,6 +11,7 @@ const manPage = readFileSync(new URL('../../../man/fcm.1', import.meta.url), 'ut
 test('error codes map to exit codes through one table', () => {
   const cases: Array<[string, number]> = [
     ['E_USAGE', 2], ['E_NOT_FOUND', 3], ['E_REFUSED', 4], ['E_CONFLICT', 4], ['E_EXISTS', 4],
+    ['E_QUORUM_AT_RISK', 4], ['E_LAST_VOTER', 4], ['E_LAST_ADMIN', 4], ['E_IN_USE', 4], ['E_NOT_OFFLINE', 4], ['E_NODE_PAUSED', 4],
     ['E_NO_QUORUM', 5], ['E_UNAVAILABLE', 5], ['E_NOT_LEADER', 5], ['E_TIMEOUT', 6],
     ['E_NOT_IMPLEMENTED', 1], ['E_INTERNAL', 1], ['E_ANYTHING_ELSE', 1], ['constructor', 1], ['__proto__', 1],
   ];
@@ -39,6 +40,11 @@ test('the man page documents exactly the exit codes of the table', () => {
   assert.ok(section !== undefined, 'fcm.1 has an EXIT STATUS section');
   const documented = [...section.matchAll(/^\.TP\n\.B (\d+)\n(.+)$/gm)].map((m) => [Number(m[1]), m[2]]);
   assert.deepEqual(documented, EXIT_CODE_MEANINGS.map(([code, meaning]) => [code, meaning]));
+});
+
+test('the man page names every error code that has its own exit code', () => {
+  const section = /^\.SH EXIT STATUS\n([\s\S]*?)^\.SH /m.exec(manPage)?.[1] ?? '';
+  for (const code of EXIT_CODE_BY_ERROR_CODE.keys()) assert.ok(section.includes(code), code);
 });
 
 test('the man page describes every top-level command', () => {

@@ -1,0 +1,108 @@
+// fcm agent run: one node agent in the foreground until SIGTERM or SIGINT,
+// when it hands leadership over (bounded), stops and exits 0. SIGHUP
+// re-reads the state directory's authorized_keys. Logs go to stderr.
+import { isIP } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { CommandResult, Invocation } from '../command-spec.js';
+import { FcmError, UsageError } from '../errors.js';
+
+export const DEFAULT_STATE_DIR = '/var/lib/fcm';
+
+interface HostPort {
+  host: string;
+  port: number;
+}
+
+export async function agentRun(invocation: Invocation): Promise<CommandResult> {
+  const o = invocation.options;
+  const text = (key: string): string | undefined => (typeof o[key] === 'string' ? o[key] : undefined);
+  const [{ NodeAgent, DEFAULT_AGENT_PORT }, { Logger }] = await Promise.all([
+    import('../../agent/node/node-agent.js'),
+    import('../../agent/node/logger.js'),
+  ]);
+  const listen = parseHostPort(text('listen') ?? `0.0.0.0:${DEFAULT_AGENT_PORT}`, '--listen', 0);
+  const advertiseText = text('advertise');
+  const advertise = advertiseText === undefined ? undefined : parseHostPort(advertiseText, '--advertise', 1);
+  const sourceAddress = text('sourceAddress');
+  if (sourceAddress !== undefined && isIP(sourceAddress) === 0) throw new UsageError(`--source-address '${sourceAddress}' is not an IP address`, 'e.g. --source-address 10.0.0.11');
+  const logFormat = text('logFormat') === 'json' ? 'json' : 'text';
+  const log = new Logger({ format: logFormat, level: invocation.globals.verbose ? 'debug' : 'info' });
+  const stateDir = resolve(text('stateDir') ?? DEFAULT_STATE_DIR);
+  const socketPath = text('socket');
+  const name = text('name');
+
+  let fatal: Error | null = null;
+  let wake: () => void = () => {};
+  const stopRequested = new Promise<string>((done) => {
+    const on = (signal: NodeJS.Signals): void => done(signal);
+    process.once('SIGTERM', on);
+    process.once('SIGINT', on);
+    wake = () => done('fatal');
+  });
+  let agent: Awaited<ReturnType<typeof NodeAgent.start>>;
+  try {
+    agent = await NodeAgent.start({
+      stateDir,
+      listen,
+      ...(advertise ? { advertise } : {}),
+      ...(sourceAddress ? { sourceAddress } : {}),
+      ...(name ? { name } : {}),
+      ...(socketPath ? { socketPath: resolve(socketPath) } : {}),
+      log,
+      version: readVersion(),
+      onFatal: (err) => {
+        fatal = err;
+        wake();
+      },
+    });
+  } catch (err) {
+    throw asCliError(err, listen);
+  }
+  const onHangup = (): void => {
+    agent.reloadAuthorizedKeys().then(
+      () => log.info('authorized_keys re-read'),
+      (err: unknown) => log.error('could not re-read authorized_keys', { err }),
+    );
+  };
+  process.on('SIGHUP', onHangup);
+  const reason = await stopRequested;
+  process.off('SIGHUP', onHangup);
+  log.info('stopping', { reason });
+  await agent.stop({ transferLeadership: fatal === null });
+  if (fatal !== null) throw new FcmError('E_AGENT_FAILED', `the agent stopped after a failure it cannot continue from: ${(fatal as Error).message}`, 'it recovers from its files when started again');
+  return { data: { stopped: true }, text: '' };
+}
+
+/** HOST:PORT, [IPv6]:PORT; `minPort` 0 allows "pick a free port". */
+function parseHostPort(value: string, option: string, minPort: number): HostPort {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[3]);
+  const host = match?.[1] ?? match?.[2];
+  if (!match || host === undefined || !Number.isInteger(port) || port < minPort || port > 65535) {
+    throw new UsageError(`${option} '${value}' is not HOST:PORT`, `e.g. ${option} 10.0.0.11:7422 or ${option} [fd00::11]:7422`);
+  }
+  return { host, port };
+}
+
+/** Start failures keep their stable codes; a taken port says EADDRINUSE (the lab retries on it). */
+function asCliError(err: unknown, listen: HostPort): Error {
+  const code = (err as { code?: unknown }).code;
+  const message = err instanceof Error ? err.message : String(err);
+  const hint = (err as { hint?: unknown }).hint;
+  if (code === 'EADDRINUSE') return new FcmError('E_ADDRESS_IN_USE', `cannot listen on ${listen.host}:${listen.port}: EADDRINUSE, the address is in use`, 'another process has this port: pick another with --listen');
+  if (code === 'EADDRNOTAVAIL') return new FcmError('E_ADDRESS_NOT_AVAILABLE', `cannot use ${listen.host}: ${message}`, 'name an address of this machine in --listen / --source-address');
+  if (typeof code === 'string' && /^E_[A-Z_]+$/.test(code)) return new FcmError(code, message, typeof hint === 'string' ? hint : undefined);
+  return err instanceof Error ? err : new Error(message);
+}
+
+function readVersion(): string {
+  // From dist*/src/cli/commands/agent-run.js, the package root is four levels up.
+  try {
+    const pkg: unknown = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8'));
+    if (typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string') return pkg.version;
+  } catch {
+    // An unreadable package.json must not stop the agent.
+  }
+  return 'unknown';
+}

@@ -1,0 +1,49 @@
+// fcm status, fcm cluster create | status | destroy.
+//   --json: status and create print ClusterStatus; destroy prints {destroyed: [node ids]}.
+import { pollUntil } from '../../client/poll.js';
+import type { CommandContext, CommandResult, Invocation } from '../command-spec.js';
+import { FcmError } from '../errors.js';
+import { renderKeyValues } from '../render.js';
+import { addNodeAt, waitTimeoutMs } from './node-add.js';
+import { renderClusterStatus } from './views.js';
+
+export async function clusterStatus(context: CommandContext): Promise<CommandResult> {
+  const client = await context.connect();
+  const status = await client.call('cluster.status', {});
+  return { data: status, text: () => renderClusterStatus(status) };
+}
+
+export async function clusterCreate(invocation: Invocation, context: CommandContext): Promise<CommandResult> {
+  const name = invocation.args[0] as string;
+  if (invocation.options.witness !== undefined) {
+    throw new FcmError('E_NOT_IMPLEMENTED', 'cluster create --witness needs the quorum witness, which is not built yet', 'create the cluster without --witness');
+  }
+  const addresses = (invocation.options.node as string[] | undefined) ?? [];
+  const client = await context.connect();
+  await context.spin(`creating cluster ${name}`, () => client.call('cluster.create', { name }));
+  for (const address of addresses) await addNodeAt(context, client, address);
+  const status = context.globals.wait
+    ? await context.spin('waiting for a leader', () =>
+      pollUntil('the new cluster to have a leader', async () => {
+        const s = await client.call('cluster.status', {});
+        return s.leader !== null ? s : undefined;
+      }, { timeoutMs: waitTimeoutMs(context) }))
+    : await client.call('cluster.status', {});
+  return { data: status, text: () => renderClusterStatus(status) };
+}
+
+export async function clusterDestroy(context: CommandContext): Promise<CommandResult> {
+  const client = await context.connect();
+  const status = await client.call('cluster.status', {});
+  const question = `Destroy cluster ${status.cluster.name}? Every node (${status.nodes.map((n) => n.name).join(', ')}) forgets it and stops its groups.`;
+  if (!(await context.confirm(question))) throw new FcmError('E_CANCELLED', 'cluster destroy cancelled; nothing was changed');
+  const result = await context.spin(`destroying cluster ${status.cluster.name}`, () => client.call('cluster.destroy', { all: true }));
+  const names = new Map(status.nodes.map((n) => [n.id, n.name]));
+  return {
+    data: result,
+    text: () => renderKeyValues([
+      ['destroyed', status.cluster.name],
+      ['nodes wiped', result.destroyed.map((id) => names.get(id) ?? id).join(', ')],
+    ]),
+  };
+}
