@@ -7,6 +7,8 @@ import { Duplex } from 'node:stream';
 import type { TransportError } from '../../src/agent/transport/errors.js';
 import { FramedChannel } from '../../src/agent/transport/framed-channel.js';
 import { encodeFrame, FrameDecoder } from '../../src/agent/transport/framing.js';
+import { OffloadCodec } from '../../src/agent/transport/offload-codec.js';
+import { waitFor } from './helpers.js';
 
 /** Accepts writes into a 1 KiB buffer but completes each one only on release(). */
 class HeldPipe extends Duplex {
@@ -35,6 +37,10 @@ class HeldPipe extends Duplex {
 
 function decodeAll(chunks: Buffer[]): object[] {
   return new FrameDecoder().push(Buffer.concat(chunks)).frames;
+}
+
+function seqs(messages: object[]): number[] {
+  return messages.map((m) => (m as { seq: number }).seq);
 }
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
@@ -78,4 +84,47 @@ test('received bytes become messages; a broken frame closes the channel with its
   assert.equal(channel.isOpen, false);
   assert.equal(pipe.destroyed, true);
   assert.equal(channel.send({ late: true }), false);
+});
+
+test('with a codec, large frames go through the worker and keep their place among small ones, both ways', async () => {
+  const codec = new OffloadCodec({ longStringChars: 50, pieceChars: 64 });
+  try {
+    const limits = { maxFrameBytes: 4096, maxQueuedBytes: 3000, offloadAboveBytes: 200 };
+    const pipe = new HeldPipe();
+    const received: object[] = [];
+    const sendFailures: TransportError[] = [];
+    const channel = new FramedChannel(pipe, limits, {
+      onMessage: (m) => received.push(m),
+      onClose: () => {},
+      onSendFailed: (error) => sendFailures.push(error),
+    }, codec);
+
+    const large = (seq: number, chars: number, char = 'é') => ({ seq, data: char.repeat(chars) });
+    assert.equal(channel.send({ seq: 0 }), true); // written at once
+    assert.equal(channel.send(large(1, 300)), true); // to the worker
+    assert.equal(channel.send({ seq: 2 }), true); // waits behind 1
+    assert.equal(channel.send(large(3, 1500, '€')), true); // ~1500 bytes by its characters, 4500 in UTF-8: the worker refuses it
+    assert.equal(channel.send(large(4, 1600)), false, 'no room: 2 × 1600 + queued > 3000');
+    assert.equal(channel.send({ seq: 5 }), true);
+    assert.throws(() => channel.send(large(6, 5000)), (err: TransportError) => err.code === 'E_FRAME_TOO_LARGE');
+
+    await waitFor(() => sendFailures.length === 1 && pipe.written.length >= 1, 'the worker to finish');
+    for (let turn = 0; turn < 200 && decodeAll(pipe.written).length < 4; turn++) {
+      pipe.releaseAll();
+      await nextTurn();
+    }
+    assert.deepEqual(seqs(decodeAll(pipe.written)), [0, 1, 2, 5]);
+    assert.equal(sendFailures[0]?.code, 'E_FRAME_TOO_LARGE');
+    assert.equal(channel.counters.dropped, 2);
+
+    // Inbound: a large frame is decoded in the worker; small ones after it wait for it.
+    const frames = [{ seq: 10 }, large(11, 400), { seq: 12 }, large(13, 300), { seq: 14 }].map((m) => encodeFrame(m));
+    const bytes = Buffer.concat(frames);
+    for (let i = 0; i < bytes.length; i += 100) pipe.emit('data', bytes.subarray(i, i + 100));
+    assert.deepEqual(seqs(received), [10]);
+    await waitFor(() => received.length === 5, 'the inbound messages');
+    assert.deepEqual(received, [{ seq: 10 }, large(11, 400), { seq: 12 }, large(13, 300), { seq: 14 }]);
+  } finally {
+    await codec.close();
+  }
 });

@@ -29,7 +29,13 @@ export type TransportErrorCode =
   /** The peer refused the subsystem (fcm-peer / fcm-bulk) we asked for. */
   | 'E_SUBSYSTEM_REFUSED'
   /** TCP connect, handshake timeout, keepalive loss or another socket-level failure. */
-  | 'E_CONNECTION';
+  | 'E_CONNECTION'
+  /** Tunnel mode: the peer's sshd refused to forward to the agent's Unix socket (forwarding off, no socket, no permission). */
+  | 'E_TUNNEL_REFUSED'
+  /** The Unix socket path the server should listen on is a live socket or not a socket at all. */
+  | 'E_SOCKET_IN_USE'
+  /** The worker that encodes or decodes large frames failed or was stopped; the frame is lost. */
+  | 'E_WORKER_FAILED';
 
 export class TransportError extends Error {
   constructor(

@@ -2,6 +2,9 @@
 // UTF-8 JSON of one object. The decoder takes whatever chunks the stream
 // hands it (a frame split across chunks, many frames in one chunk) and
 // refuses a frame before buffering it when its declared length is too big.
+// A decoder may be told to leave large bodies undecoded (LargeFrame), for a
+// worker thread to parse off the event loop; it gathers such a body into one
+// buffer of its own as the chunks arrive, so no big copy happens at the end.
 
 import { TransportError } from './errors.js';
 
@@ -22,9 +25,14 @@ export function encodeFrame(value: object, maxFrameBytes: number = DEFAULT_MAX_F
   return frame;
 }
 
+/** A frame body at or above the decoder's `largeBodyBytes`, not yet decoded. `body` owns its whole ArrayBuffer (it can be transferred). */
+export class LargeFrame {
+  constructor(readonly body: Buffer) {}
+}
+
 export interface DecodeResult {
-  /** Every complete frame in the chunks so far, in order. */
-  frames: object[];
+  /** Every complete frame in the chunks so far, in order; LargeFrame only when `largeBodyBytes` is set. */
+  frames: (object | LargeFrame)[];
   /** Set once a frame is refused; the decoder then stays failed and the stream must be closed. */
   error: TransportError | null;
 }
@@ -35,12 +43,17 @@ export class FrameDecoder {
   /** Body length of the frame being assembled, once its header is read. */
   private bodyBytes: number | null = null;
   private failure: TransportError | null = null;
-  private readonly utf8 = new TextDecoder('utf-8', { fatal: true });
+  /** The large body being gathered, and how many of its bytes have arrived. */
+  private large: { body: Buffer; filled: number } | null = null;
 
-  constructor(private readonly maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES) {}
+  /** Bodies of `largeBodyBytes` or more come out as LargeFrame; by default none do. */
+  constructor(
+    private readonly maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES,
+    private readonly largeBodyBytes: number = Infinity,
+  ) {}
 
   push(chunk: Buffer): DecodeResult {
-    const frames: object[] = [];
+    const frames: (object | LargeFrame)[] = [];
     if (this.failure) return { frames, error: this.failure };
     if (chunk.length > 0) {
       this.chunks.push(chunk);
@@ -55,11 +68,23 @@ export class FrameDecoder {
           return this.fail(frames, 'E_FRAME_TOO_LARGE', `frame declares ${length} bytes, maximum is ${this.maxFrameBytes}`);
         }
         this.bodyBytes = length;
+        // Not pooled: the buffer is handed whole to the worker.
+        if (length >= this.largeBodyBytes) this.large = { body: Buffer.allocUnsafeSlow(length), filled: 0 };
+      }
+      if (this.large) {
+        const count = Math.min(this.bufferedBytes, this.large.body.length - this.large.filled);
+        this.copyOut(this.large.body, this.large.filled, count);
+        this.large.filled += count;
+        if (this.large.filled < this.large.body.length) break;
+        frames.push(new LargeFrame(this.large.body));
+        this.large = null;
+        this.bodyBytes = null;
+        continue;
       }
       if (this.bufferedBytes < this.bodyBytes) break;
       const body = this.take(this.bodyBytes);
       this.bodyBytes = null;
-      const value = this.parse(body);
+      const value = parseFrameBody(body);
       if (value === null) return this.fail(frames, 'E_FRAME_MALFORMED', 'frame body is not UTF-8 JSON of an object');
       frames.push(value);
     }
@@ -68,45 +93,55 @@ export class FrameDecoder {
 
   /** Bytes held for an incomplete frame (a header or a partial body). */
   get pendingBytes(): number {
-    return this.bufferedBytes;
-  }
-
-  private parse(body: Buffer): object | null {
-    try {
-      const value: unknown = JSON.parse(this.utf8.decode(body));
-      return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : null;
-    } catch {
-      return null;
-    }
+    return this.bufferedBytes + (this.large?.filled ?? 0);
   }
 
   private fail(frames: object[], code: 'E_FRAME_TOO_LARGE' | 'E_FRAME_MALFORMED', message: string): DecodeResult {
     this.failure = new TransportError(code, message);
     this.chunks.length = 0;
     this.bufferedBytes = 0;
+    this.large = null;
     return { frames, error: this.failure };
   }
 
   /** Removes exactly `n` buffered bytes (n <= bufferedBytes), copying only when they span chunks. */
   private take(n: number): Buffer {
-    this.bufferedBytes -= n;
     const first = this.chunks[0];
     if (first && first.length >= n) {
+      this.bufferedBytes -= n;
       if (first.length === n) this.chunks.shift();
       else this.chunks[0] = first.subarray(n);
       return first.subarray(0, n);
     }
     const out = Buffer.allocUnsafe(n);
+    this.copyOut(out, 0, n);
+    return out;
+  }
+
+  /** Removes `n` buffered bytes (n <= bufferedBytes) into `target` at `offset`. */
+  private copyOut(target: Buffer, offset: number, n: number): void {
+    this.bufferedBytes -= n;
     let filled = 0;
     while (filled < n) {
       const chunk = this.chunks[0];
-      if (!chunk) throw new Error('FrameDecoder.take: fewer bytes buffered than counted');
+      if (!chunk) throw new Error('FrameDecoder.copyOut: fewer bytes buffered than counted');
       const count = Math.min(chunk.length, n - filled);
-      chunk.copy(out, filled, 0, count);
+      chunk.copy(target, offset + filled, 0, count);
       filled += count;
       if (count === chunk.length) this.chunks.shift();
       else this.chunks[0] = chunk.subarray(count);
     }
-    return out;
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The object a frame body holds; null if the body is not UTF-8 JSON of an object. */
+export function parseFrameBody(body: Uint8Array): object | null {
+  try {
+    const value: unknown = JSON.parse(utf8.decode(body));
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : null;
+  } catch {
+    return null;
   }
 }

@@ -3,11 +3,17 @@
 // key ends the handshake. A dropped connection is redialled with capped,
 // jittered exponential backoff until `close()`.
 //
+// Tunnel mode: the link first logs in to the peer's system sshd (its host
+// key pinned too) and asks it to forward a channel to the agent's Unix
+// socket; the agent-level SSH session, with the same keys and checks as a
+// direct one, then runs inside that channel.
+//
 // A node keeps two links per peer, control and bulk, on separate TCP
 // connections, so a snapshot in flight never delays a heartbeat (safety
 // rule 7).
 
 import { connect as tcpConnect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { NodeId } from '../consensus/types.js';
 import { backoffDelayMs, DEFAULT_BACKOFF } from './backoff.js';
@@ -17,10 +23,13 @@ import type { ProblemHandler, TransportErrorCode } from './errors.js';
 import { FramedChannel } from './framed-channel.js';
 import type { ChannelCounters, FramedChannelLimits } from './framed-channel.js';
 import { publicKeyBlob } from './keys.js';
+import type { OffloadCodec } from './offload-codec.js';
+import type { SshdTunnel } from './peer-table.js';
 import { LANE_SUBSYSTEM } from './server.js';
 import type { Lane } from './server.js';
 
 const { Client } = ssh2;
+type SshClient = InstanceType<typeof Client>;
 
 export interface PeerLinkOptions {
   /** The peer dialled, for problem reports. */
@@ -31,13 +40,17 @@ export interface PeerLinkOptions {
   localAddress?: string;
   /** The peer's host public key line (`ssh-ed25519 AAAA...`); no other key is accepted. */
   hostPublicKey: string;
-  /** This node's client private key (OpenSSH format). */
+  /** This node's client private key (OpenSSH format); also the key for the sshd login in tunnel mode. */
   clientPrivateKey: string;
+  /** Dial the peer's sshd and tunnel to its agent's Unix socket instead of dialling `host`:`port`. */
+  tunnel?: SshdTunnel;
+  /** Worker for large frames, when the lane's limits set `offloadAboveBytes`. */
+  codec?: OffloadCodec;
   /** SSH user name sent at login; informational, the server identifies us by key. */
   username: string;
   lane: Lane;
   limits: FramedChannelLimits;
-  /** TCP connect + SSH handshake + login must finish within this, ms. Default 3000. */
+  /** TCP connect + SSH handshake + login must finish within this, ms, per SSH hop. Default 3000. */
   readyTimeoutMs?: number;
   /** SSH keepalive probe interval, ms; the link drops after 3 unanswered probes. Default 1000. */
   keepaliveIntervalMs?: number;
@@ -56,9 +69,17 @@ export interface LinkStats extends ChannelCounters {
   connects: number;
 }
 
+/** One connection attempt: its SSH clients (the sshd hop first in tunnel mode) and why it failed, if it did. */
+interface Attempt {
+  clients: SshClient[];
+  failure: TransportError | null;
+  over: boolean;
+}
+
 export class PeerLink {
   private readonly pinnedHostKey: Buffer;
-  private client: InstanceType<typeof Client> | null = null;
+  private readonly pinnedSshdKey: Buffer | null;
+  private attempt: Attempt | null = null;
   private channel: FramedChannel | null = null;
   private redialTimer: NodeJS.Timeout | null = null;
   private failedAttempts = 0;
@@ -70,11 +91,12 @@ export class PeerLink {
 
   constructor(private readonly options: PeerLinkOptions) {
     this.pinnedHostKey = publicKeyBlob(options.hostPublicKey);
+    this.pinnedSshdKey = options.tunnel ? publicKeyBlob(options.tunnel.sshHostKey) : null;
   }
 
   /** Starts dialling. */
   start(): void {
-    if (!this.client && !this.redialTimer && !this.closing) this.dial();
+    if (!this.attempt && !this.redialTimer && !this.closing) this.dial();
   }
 
   get isUp(): boolean {
@@ -107,87 +129,135 @@ export class PeerLink {
     this.closing = true;
     if (this.redialTimer) clearTimeout(this.redialTimer);
     this.redialTimer = null;
-    const client = this.client;
-    if (!client) return Promise.resolve();
+    const attempt = this.attempt;
+    if (!attempt) return Promise.resolve();
     const closed = new Promise<void>((resolve) => this.closedWaiters.push(resolve));
-    client.end();
-    // Give the disconnect message a moment to leave, then cut.
-    setTimeout(() => client.destroy(), 100).unref();
+    // The innermost session first; in tunnel mode its close ends the sshd hop.
+    attempt.clients.at(-1)?.end();
+    // Give the disconnect messages a moment to leave, then cut.
+    setTimeout(() => {
+      for (const client of attempt.clients) client.destroy();
+    }, 100).unref();
     return closed;
   }
 
   private dial(): void {
     const { options } = this;
-    const socket = tcpConnect({ host: options.host, port: options.port, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
+    const { tunnel } = options;
+    const attempt: Attempt = { clients: [], failure: null, over: false };
+    this.attempt = attempt;
+    const socket = tcpConnect({
+      host: tunnel ? tunnel.sshHost : options.host,
+      port: tunnel ? tunnel.sshPort : options.port,
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+    });
     // Before the handshake: without it a third to half of handshakes stall ~40 ms (Nagle + delayed ACK).
     socket.setNoDelay(true);
-    const client = new Client();
-    this.client = client;
-    let failure: TransportError | null = null;
-    const fail = (code: TransportErrorCode, message: string): void => {
-      failure ??= new TransportError(code, message);
-    };
-
-    client.on('ready', () => {
-      client.subsys(LANE_SUBSYSTEM[options.lane], (err, stream) => {
+    if (!tunnel || !this.pinnedSshdKey) {
+      const agent = this.login(attempt, socket, options.username, this.pinnedHostKey, `${options.peer} (${options.host}:${options.port})`);
+      this.openLane(attempt, agent);
+      agent.on('close', () => this.finish(attempt));
+      return;
+    }
+    const where = `${options.peer}'s sshd (${tunnel.sshUser}@${tunnel.sshHost}:${tunnel.sshPort})`;
+    const hop = this.login(attempt, socket, tunnel.sshUser, this.pinnedSshdKey, where);
+    hop.on('ready', () => {
+      hop.openssh_forwardOutStreamLocal(tunnel.socketPath, (err, stream) => {
         if (err) {
-          fail('E_SUBSYSTEM_REFUSED', `${options.peer} refused ${LANE_SUBSYSTEM[options.lane]}: ${err.message}`);
-          client.end();
+          fail(attempt, 'E_TUNNEL_REFUSED', `${where} would not forward to ${tunnel.socketPath}: ${err.message}`);
+          hop.end();
           return;
         }
-        this.channel = new FramedChannel(stream, options.limits, {
-          onMessage: (message) => options.onMessage?.(message),
-          onClose: (error) => {
-            if (error) fail(error.code, `${error.message}; closing the connection`);
-            client.end();
-          },
-        });
-        this.connects++;
-        this.failedAttempts = 0;
-        options.onUp?.();
+        const agent = this.login(attempt, stream, options.username, this.pinnedHostKey, `${options.peer} (agent through ${tunnel.socketPath})`);
+        this.openLane(attempt, agent);
+        agent.on('close', () => hop.end());
       });
     });
-    client.on('error', (err: Error & { level?: string }) => {
-      if (err.level === 'client-authentication') fail('E_AUTH_REFUSED', `${options.peer} refused our key`);
-      else fail('E_CONNECTION', `${options.peer} (${options.host}:${options.port}): ${err.message}`);
-    });
-    client.on('close', () => {
-      const wasUp = this.channel !== null;
-      if (this.channel) {
-        this.channel.close();
-        const counters = this.channel.counters;
-        this.past.sent += counters.sent;
-        this.past.received += counters.received;
-        this.past.dropped += counters.dropped;
-      }
-      this.channel = null;
-      this.client = null;
-      if (failure) options.onProblem?.({ code: failure.code, message: failure.message, peer: options.peer });
-      if (wasUp) options.onDown?.();
-      if (this.closing) {
-        for (const resolve of this.closedWaiters.splice(0)) resolve();
-        return;
-      }
-      const delay = backoffDelayMs(this.failedAttempts++, options.backoff ?? DEFAULT_BACKOFF, options.random ?? Math.random);
-      this.redialTimer = setTimeout(() => {
-        this.redialTimer = null;
-        this.dial();
-      }, delay);
-    });
+    hop.on('close', () => this.finish(attempt));
+  }
 
+  /** Starts an SSH login over `sock` with this node's client key, accepting only the pinned host key. */
+  private login(attempt: Attempt, sock: Duplex, username: string, pinnedKey: Buffer, where: string): SshClient {
+    const { options } = this;
+    const client = new Client();
+    attempt.clients.push(client);
+    client.on('error', (err: Error & { level?: string }) => {
+      if (err.level === 'client-authentication') fail(attempt, 'E_AUTH_REFUSED', `${where} refused our key`);
+      else fail(attempt, 'E_CONNECTION', `${where}: ${err.message}`);
+    });
     client.connect({
-      sock: socket,
-      username: options.username,
+      sock,
+      username,
       privateKey: options.clientPrivateKey,
       authHandler: ['publickey'],
       hostVerifier: (key: Buffer) => {
-        if (key.equals(this.pinnedHostKey)) return true;
-        fail('E_HOST_KEY_MISMATCH', `${options.peer} presented a host key other than the pinned one`);
+        if (key.equals(pinnedKey)) return true;
+        fail(attempt, 'E_HOST_KEY_MISMATCH', `${where} presented a host key other than the pinned one`);
         return false;
       },
       readyTimeout: options.readyTimeoutMs ?? 3000,
       keepaliveInterval: options.keepaliveIntervalMs ?? 1000,
       keepaliveCountMax: 3,
     });
+    return client;
   }
+
+  /** Once the agent session is up, opens the lane's subsystem and frames messages on it. */
+  private openLane(attempt: Attempt, agent: SshClient): void {
+    const { options } = this;
+    agent.on('ready', () => {
+      agent.subsys(LANE_SUBSYSTEM[options.lane], (err, stream) => {
+        if (err) {
+          fail(attempt, 'E_SUBSYSTEM_REFUSED', `${options.peer} refused ${LANE_SUBSYSTEM[options.lane]}: ${err.message}`);
+          agent.end();
+          return;
+        }
+        this.channel = new FramedChannel(stream, options.limits, {
+          onMessage: (message) => options.onMessage?.(message),
+          onClose: (error) => {
+            if (error) fail(attempt, error.code, `${error.message}; closing the connection`);
+            agent.end();
+          },
+          onSendFailed: (error) => options.onProblem?.({ code: error.code, message: error.message, peer: options.peer }),
+        }, options.codec);
+        this.connects++;
+        this.failedAttempts = 0;
+        options.onUp?.();
+      });
+    });
+  }
+
+  /** The attempt's outermost connection closed: report, then redial unless closing. */
+  private finish(attempt: Attempt): void {
+    if (attempt.over) return;
+    attempt.over = true;
+    for (const client of attempt.clients) client.destroy();
+    const { options } = this;
+    const wasUp = this.channel !== null;
+    if (this.channel) {
+      this.channel.close();
+      const counters = this.channel.counters;
+      this.past.sent += counters.sent;
+      this.past.received += counters.received;
+      this.past.dropped += counters.dropped;
+    }
+    this.channel = null;
+    this.attempt = null;
+    if (attempt.failure) options.onProblem?.({ code: attempt.failure.code, message: attempt.failure.message, peer: options.peer });
+    if (wasUp) options.onDown?.();
+    if (this.closing) {
+      for (const resolve of this.closedWaiters.splice(0)) resolve();
+      return;
+    }
+    const delay = backoffDelayMs(this.failedAttempts++, options.backoff ?? DEFAULT_BACKOFF, options.random ?? Math.random);
+    this.redialTimer = setTimeout(() => {
+      this.redialTimer = null;
+      this.dial();
+    }, delay);
+  }
+}
+
+/** Keeps the first failure of an attempt: later ones are its consequences. */
+function fail(attempt: Attempt, code: TransportErrorCode, message: string): void {
+  attempt.failure ??= new TransportError(code, message);
 }

@@ -1,5 +1,7 @@
 // The peer table the transport dials and authorises: where each peer
-// listens, its pinned host key, and the key it logs in with.
+// listens, its pinned host key, and the key it logs in with. A peer whose
+// agent port is not reachable may be dialled through its system sshd
+// instead (tunnel mode).
 
 import type { NodeId } from '../consensus/types.js';
 import { TransportError } from './errors.js';
@@ -7,12 +9,39 @@ import { publicKeyBlob } from './keys.js';
 
 export interface PeerAddress {
   id: NodeId;
+  /** Where the peer's agent listens; not dialled when `tunnel` is set. */
   host: string;
   port: number;
-  /** The peer's host public key line, pinned when dialling it. */
+  /** The peer's (agent's) host public key line, pinned when dialling it, tunnel or not. */
   hostPublicKey: string;
   /** The public key the peer logs in with when it dials us. */
   clientPublicKey: string;
+  /** Reach the peer through its system sshd instead of its agent port. */
+  tunnel?: SshdTunnel;
+}
+
+/**
+ * The first hop of a tunnelled link: log in to the peer's OpenSSH sshd, then
+ * ask it to forward a channel to the agent's Unix socket (OpenSSH
+ * streamlocal forwarding); the agent-level SSH session runs inside it.
+ */
+export interface SshdTunnel {
+  sshHost: string;
+  sshPort: number;
+  /**
+   * The account we log in to sshd as, with this node's client key: the admin
+   * adds our client public key to that account's authorized_keys, best as
+   * `restrict,port-forwarding,command="/bin/false" ssh-ed25519 AAAA...`. The
+   * account must be able to open `socketPath` (mode 0600: the agent's own
+   * user, normally root), and sshd_config must allow it
+   * `AllowStreamLocalForwarding local` and `AllowTcpForwarding local` (OpenSSH
+   * grants streamlocal forwarding only along with TCP forwarding).
+   */
+  sshUser: string;
+  /** sshd's host public key line (from /etc/ssh/ssh_host_*_key.pub), pinned. */
+  sshHostKey: string;
+  /** Absolute path of the peer agent's Unix socket (its `peerSocketPath`). */
+  socketPath: string;
 }
 
 export interface PeerTableProblem {
@@ -37,6 +66,7 @@ export function validatePeerTable(peers: readonly PeerAddress[]): PeerTableProbl
     if (!blobOrNull(peer.hostPublicKey)) {
       problems.push({ code: 'E_KEY_INVALID', peer: peer.id, message: `peer ${peer.id}: host public key does not parse` });
     }
+    if (peer.tunnel) problems.push(...validateTunnel(peer.id, peer.tunnel));
     const client = blobOrNull(peer.clientPublicKey);
     if (!client) {
       problems.push({ code: 'E_KEY_INVALID', peer: peer.id, message: `peer ${peer.id}: client public key does not parse` });
@@ -57,7 +87,31 @@ export function indexClientKeys(peers: readonly PeerAddress[]): Map<string, Node
 }
 
 export function sameAddress(a: PeerAddress, b: PeerAddress): boolean {
-  return a.host === b.host && a.port === b.port && a.hostPublicKey === b.hostPublicKey && a.clientPublicKey === b.clientPublicKey;
+  return a.host === b.host && a.port === b.port && a.hostPublicKey === b.hostPublicKey && a.clientPublicKey === b.clientPublicKey
+    && sameTunnel(a.tunnel, b.tunnel);
+}
+
+function sameTunnel(a: SshdTunnel | undefined, b: SshdTunnel | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.sshHost === b.sshHost && a.sshPort === b.sshPort && a.sshUser === b.sshUser && a.sshHostKey === b.sshHostKey
+    && a.socketPath === b.socketPath;
+}
+
+function validateTunnel(id: NodeId, tunnel: SshdTunnel): PeerTableProblem[] {
+  const problems: PeerTableProblem[] = [];
+  const invalid = (message: string): void => {
+    problems.push({ code: 'E_PEER_INVALID', peer: id, message: `peer ${id} tunnel: ${message}` });
+  };
+  if (tunnel.sshHost === '') invalid('no sshHost');
+  if (!Number.isInteger(tunnel.sshPort) || tunnel.sshPort < 1 || tunnel.sshPort > 65535) {
+    invalid(`sshPort ${tunnel.sshPort}, expected 1-65535`);
+  }
+  if (tunnel.sshUser === '') invalid('no sshUser');
+  if (!tunnel.socketPath.startsWith('/')) invalid(`socketPath ${JSON.stringify(tunnel.socketPath)} is not absolute`);
+  if (!blobOrNull(tunnel.sshHostKey)) {
+    problems.push({ code: 'E_KEY_INVALID', peer: id, message: `peer ${id} tunnel: sshd host key does not parse` });
+  }
+  return problems;
 }
 
 function blobOrNull(publicKey: string): string | null {

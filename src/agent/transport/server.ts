@@ -6,15 +6,23 @@
 // What an authenticated client may open: the `fcm-peer` / `fcm-bulk`
 // subsystems (peers only), and `exec` (through the caller's hook). Every
 // other channel or request is refused by ssh2 for want of a listener.
+//
+// Besides TCP, the server may listen on a Unix socket (mode 0600) for peers
+// that come through the system's sshd (OpenSSH streamlocal forwarding): its
+// connections get the same SSH handshake, logins and channels.
 
-import { createServer } from 'node:net';
+import { chmod, lstat, unlink } from 'node:fs/promises';
+import { connect as netConnect, createServer } from 'node:net';
 import type { Server as NetServer, Socket } from 'node:net';
 import ssh2 from 'ssh2';
-import type { AuthContext, Connection, PublicKey, ServerChannel, Session } from 'ssh2';
+import type { AuthContext, Connection, ParsedKey, PublicKey, ServerChannel, Session } from 'ssh2';
 import type { NodeId } from '../consensus/types.js';
+import { TransportError } from './errors.js';
 import type { ProblemHandler, TransportErrorCode } from './errors.js';
 import { BULK_LIMITS, CONTROL_LIMITS, FramedChannel } from './framed-channel.js';
 import type { FramedChannelLimits } from './framed-channel.js';
+import { parseOne } from './keys.js';
+import type { OffloadCodec } from './offload-codec.js';
 
 const { Server: SshServerImpl, utils } = ssh2;
 
@@ -40,6 +48,12 @@ export interface SshServerOptions {
   host: string;
   /** TCP port; 0 picks a free one (read it back from `port`). */
   port: number;
+  /**
+   * Also listen on this Unix socket path (made mode 0600; keep it in a
+   * root-only directory): where the system's sshd forwards tunnelled peers.
+   * A stale socket left by a dead agent is replaced; a live one is refused.
+   */
+  socketPath?: string;
   /** The node's host key, OpenSSH private key text. */
   hostKey: string;
   authorizedKeys: AuthorizedKeyLookup;
@@ -53,6 +67,8 @@ export interface SshServerOptions {
   /** SSH keepalive towards clients, ms between probes; a dead client is dropped after 3 unanswered ones. Default 5000. */
   keepaliveIntervalMs?: number;
   limits?: Partial<Record<Lane, FramedChannelLimits>>;
+  /** Worker that encodes and decodes large frames of lanes whose limits set `offloadAboveBytes`. */
+  codec?: OffloadCodec;
 }
 
 interface LiveConnection {
@@ -65,59 +81,39 @@ interface LiveConnection {
 
 export class SshServer {
   private readonly connections = new Set<LiveConnection>();
-  /** Login deadlines of sockets ssh2 has not announced yet (no SSH header seen), by `ip:port`. */
-  private readonly unannounced = new Map<string, NodeJS.Timeout>();
   private readonly sockets = new Set<Socket>();
+  private readonly listeners: NetServer[] = [];
 
   private constructor(
     private readonly options: SshServerOptions,
-    private readonly listener: NetServer,
+    private readonly hostKey: ParsedKey,
   ) {}
 
+  /** Throws E_KEY_INVALID if the host key is not a private key, before listening. */
   static async start(options: SshServerOptions): Promise<SshServer> {
-    const ssh = new SshServerImpl({
-      hostKeys: [options.hostKey],
-      keepaliveInterval: options.keepaliveIntervalMs ?? 5000,
-      keepaliveCountMax: 3,
-    });
-    // Our own listener, so that every accepted socket gets TCP_NODELAY before
-    // the handshake, then is handed to ssh2.
-    const listener = createServer();
-    const server = new SshServer(options, listener);
-    ssh.on('connection', (connection, info) => server.accept(connection, `${info.ip}:${info.port}`));
-    ssh.on('error', () => { /* per-socket errors are handled on the connection */ });
-    listener.on('connection', (socket) => {
-      socket.setNoDelay(true);
-      socket.setKeepAlive(true, 10_000);
-      socket.on('error', () => { /* reported through the ssh2 connection or its close */ });
-      server.sockets.add(socket);
-      const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-      const loginGrace = setTimeout(() => {
-        server.report('E_LOGIN_TIMEOUT', 'no login within the grace period', remote);
-        socket.destroy();
-      }, options.loginGraceMs ?? 10_000);
-      server.unannounced.set(remote, loginGrace);
-      socket.once('close', () => {
-        clearTimeout(loginGrace);
-        server.sockets.delete(socket);
-        server.unannounced.delete(remote);
-      });
-      ssh.injectSocket(socket);
-    });
-    await new Promise<void>((resolve, reject) => {
-      listener.once('error', reject);
-      listener.listen(options.port, options.host, () => {
-        listener.off('error', reject);
-        resolve();
-      });
-    });
+    const hostKey = parseOne(options.hostKey);
+    if (!hostKey.isPrivateKey()) throw new TransportError('E_KEY_INVALID', 'the host key must be a private key');
+    const server = new SshServer(options, hostKey);
+    try {
+      const tcp = server.makeListener(true);
+      server.listeners.push(tcp);
+      await listen(tcp, (done) => tcp.listen(options.port, options.host, done));
+      if (options.socketPath !== undefined) {
+        const unix = server.makeListener(false);
+        server.listeners.push(unix);
+        await listenUnix(unix, options.socketPath);
+      }
+    } catch (err) {
+      await server.close();
+      throw err;
+    }
     return server;
   }
 
   /** The bound TCP port. */
   get port(): number {
-    const address = this.listener.address();
-    if (address === null || typeof address === 'string') throw new Error('SshServer: not listening on TCP');
+    const address = this.listeners[0]?.address();
+    if (address === null || address === undefined || typeof address === 'string') throw new Error('SshServer: not listening on TCP');
     return address.port;
   }
 
@@ -141,7 +137,10 @@ export class SshServer {
 
   /** Stops listening and drops every connection. */
   async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.listener.close(() => resolve()));
+    const closed = this.listeners.map((listener) => new Promise<void>((resolve) => {
+      if (listener.listening) listener.close(() => resolve());
+      else resolve();
+    }));
     for (const live of this.connections) live.connection.end();
     const gone = [...this.sockets].map((socket) => new Promise<void>((resolve) => {
       if (socket.destroyed) {
@@ -152,16 +151,45 @@ export class SshServer {
       // Give the disconnect message a moment to leave, then cut.
       setTimeout(() => socket.destroy(), 100).unref();
     }));
-    await Promise.all([closed, ...gone]);
+    await Promise.all([...closed, ...gone]);
   }
 
-  private accept(connection: Connection, remote: string): void {
-    const loginGrace = this.unannounced.get(remote);
-    this.unannounced.delete(remote);
-    if (!loginGrace) {
-      connection.end();
-      return;
-    }
+  /**
+   * Accepted sockets are handed to ssh2, each to its own ssh2 Server object
+   * (cheap: ~0.1 ms), so that its 'connection' event belongs to exactly that
+   * socket: Unix sockets have no remote address to tell them apart by.
+   * Every TCP socket gets TCP_NODELAY before the handshake.
+   */
+  private makeListener(tcp: boolean): NetServer {
+    const { options } = this;
+    return createServer((socket) => {
+      if (tcp) {
+        socket.setNoDelay(true);
+        socket.setKeepAlive(true, 10_000);
+      }
+      socket.on('error', () => { /* reported through the ssh2 connection or its close */ });
+      this.sockets.add(socket);
+      const remote = tcp ? `${socket.remoteAddress}:${socket.remotePort}` : `unix:${options.socketPath}`;
+      const loginGrace = setTimeout(() => {
+        this.report('E_LOGIN_TIMEOUT', 'no login within the grace period', remote);
+        socket.destroy();
+      }, options.loginGraceMs ?? 10_000);
+      socket.once('close', () => {
+        clearTimeout(loginGrace);
+        this.sockets.delete(socket);
+      });
+      const ssh = new SshServerImpl({
+        hostKeys: [{ key: this.hostKey }],
+        keepaliveInterval: options.keepaliveIntervalMs ?? 5000,
+        keepaliveCountMax: 3,
+      });
+      ssh.on('connection', (connection) => this.accept(connection, loginGrace, remote));
+      ssh.on('error', () => { /* per-socket errors are handled on the connection */ });
+      ssh.injectSocket(socket);
+    });
+  }
+
+  private accept(connection: Connection, loginGrace: NodeJS.Timeout, remote: string): void {
     const live: LiveConnection = { connection, loginGrace, identity: null, key: null };
     this.connections.add(live);
     let failedTries = 0;
@@ -220,7 +248,7 @@ export class SshServer {
           this.report(error.code, `${error.message}; closing the connection`, remote, identity.nodeId);
           live.connection.end();
         },
-      });
+      }, this.options.codec);
     });
     session.on('exec', (accept, reject, info) => {
       const onExec = this.options.onExec;
@@ -261,4 +289,39 @@ function sameIdentity(a: Identity, b: Identity): boolean {
 
 function describe(identity: Identity): string {
   return identity.kind === 'peer' ? `peer ${identity.nodeId}` : `admin ${identity.name}`;
+}
+
+function listen(listener: NetServer, start: (done: () => void) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    listener.once('error', reject);
+    start(() => {
+      listener.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Listens on `path`, mode 0600, replacing a socket file no one answers on (left by a dead agent). */
+async function listenUnix(listener: NetServer, path: string): Promise<void> {
+  try {
+    await listen(listener, (done) => listener.listen(path, done));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    if (!(await lstat(path)).isSocket()) throw new TransportError('E_SOCKET_IN_USE', `${path} exists and is not a socket`);
+    if (await answers(path)) throw new TransportError('E_SOCKET_IN_USE', `${path}: another process listens on it`);
+    await unlink(path);
+    await listen(listener, (done) => listener.listen(path, done));
+  }
+  await chmod(path, 0o600);
+}
+
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = netConnect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
 }

@@ -3,6 +3,10 @@
 // and receives on its own server what peers dial to it; a reply therefore
 // travels on the replier's own outbound link. Messages may be dropped
 // (link down, queue full); Raft retransmits, so the transport never retries.
+//
+// Large bulk messages (snapshots) are encoded and decoded in one worker
+// thread per transport, started on first use and stopped by close(), so
+// that they never hold the event loop (and with it heartbeats) for long.
 
 import type { PublicKey } from 'ssh2';
 import type { NodeId } from '../consensus/types.js';
@@ -11,6 +15,7 @@ import type { ProblemHandler } from './errors.js';
 import { BULK_LIMITS, CONTROL_LIMITS } from './framed-channel.js';
 import type { FramedChannelLimits } from './framed-channel.js';
 import type { BackoffPolicy } from './backoff.js';
+import { OffloadCodec } from './offload-codec.js';
 import { PeerLink } from './peer-link.js';
 import { indexClientKeys, sameAddress, validatePeerTable } from './peer-table.js';
 import type { PeerAddress } from './peer-table.js';
@@ -19,7 +24,7 @@ import { SshServer } from './server.js';
 import type { AuthorizedKeyLookup, ExecHandler, Identity, Lane } from './server.js';
 
 export type { Lane } from './server.js';
-export type { PeerAddress } from './peer-table.js';
+export type { PeerAddress, SshdTunnel } from './peer-table.js';
 
 /**
  * `from` is the peer the sending connection authenticated as (not a field of
@@ -43,9 +48,20 @@ export interface SshTransportOptions {
   listenHost: string;
   /** 0 picks a free port (read it back from `port`). */
   listenPort: number;
+  /**
+   * Also listen on this Unix socket (e.g. `<state-dir>/peer.sock`, made mode
+   * 0600), for peers that reach this node through its sshd (their table
+   * entry for us has `tunnel.socketPath` = this path).
+   */
+  peerSocketPath?: string;
   /** Local address outgoing links dial from (`--source-address`); default: the OS picks. */
   sourceAddress?: string;
-  /** This node's host key and client key, OpenSSH private key text (may be the same key). */
+  /**
+   * This node's host key and client key, OpenSSH private key text (may be
+   * the same key). The client key also logs in to peers' sshd in tunnel
+   * mode: the admin adds its public key to the authorized_keys of each
+   * such peer's `tunnel.sshUser`.
+   */
   hostPrivateKey: string;
   clientPrivateKey: string;
   peers: readonly PeerAddress[];
@@ -74,6 +90,7 @@ export class SshTransport implements Transport {
   /** Base64 of each peer's client key blob → peer id, for the server's login check. */
   private peerByKey = new Map<string, NodeId>();
   private server: SshServer | null = null;
+  private readonly codec = new OffloadCodec();
   private closed = false;
 
   private constructor(private readonly options: SshTransportOptions) {}
@@ -85,7 +102,9 @@ export class SshTransport implements Transport {
     transport.server = await SshServer.start({
       host: options.listenHost,
       port: options.listenPort,
+      ...(options.peerSocketPath === undefined ? {} : { socketPath: options.peerSocketPath }),
       hostKey: options.hostPrivateKey,
+      codec: transport.codec,
       authorizedKeys: (key) => transport.identify(key),
       onPeerMessage: (peer, lane, message) => {
         for (const handler of transport.handlers) handler(message, peer, lane);
@@ -142,6 +161,11 @@ export class SshTransport implements Transport {
     this.server?.reauthorize();
   }
 
+  /** True while the worker thread for large bulk messages runs (started on first use, stopped by close()). */
+  get codecRunning(): boolean {
+    return this.codec.running;
+  }
+
   /** Per peer, per lane: up or not, and message counters. */
   stats(): Record<NodeId, Record<Lane, LinkStats>> {
     const out: Record<NodeId, Record<Lane, LinkStats>> = {};
@@ -156,6 +180,7 @@ export class SshTransport implements Transport {
     this.links.clear();
     if (this.server) closing.push(this.server.close());
     await Promise.all(closing);
+    await this.codec.close();
   }
 
   private identify(key: PublicKey): Identity | null {
@@ -172,6 +197,8 @@ export class SshTransport implements Transport {
       port: address.port,
       hostPublicKey: address.hostPublicKey,
       clientPrivateKey: options.clientPrivateKey,
+      ...(address.tunnel ? { tunnel: address.tunnel } : {}),
+      codec: this.codec,
       username: options.nodeId,
       lane,
       limits: options.limits?.[lane] ?? (lane === 'bulk' ? BULK_LIMITS : CONTROL_LIMITS),
