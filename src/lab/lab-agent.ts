@@ -8,7 +8,8 @@ import type { AgentIdentity } from '../client/api.js';
 import { UnixSocketClient } from '../client/unix-socket-client.js';
 import type { LabNode } from './lab-state.js';
 import { LabError } from './lab-error.js';
-import { isSameProcess, startDetached } from './processes.js';
+import { isSameProcess } from '../os/process-identity.js';
+import { startDetached } from './processes.js';
 import type { ProcessRecord } from './processes.js';
 
 /** The CLI entry point of this very build, so a lab runs the agent it was built with. */

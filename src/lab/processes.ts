@@ -4,59 +4,13 @@
 // the kernel once its process is reaped; the start time (clock ticks since
 // boot, /proc/PID/stat field 22) is what tells the two apart.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { isSameProcess, processIdentity, waitUntilGone } from '../os/process-identity.js';
+import type { ProcessIdentity } from '../os/process-identity.js';
 import { LabError, errnoCode } from './lab-error.js';
 
-export interface ProcessRecord {
-  pid: number;
-  /** Start time in clock ticks since boot (/proc/PID/stat field 22). Opaque: compared, never converted. */
-  startTime: number;
-}
-
-interface ProcStat {
-  /** Field 3: R, S, D, Z (zombie), X (dead), ... */
-  state: string;
-  startTime: number;
-}
-
-/**
- * Read /proc/PID/stat. Synchronous on purpose: the file is generated in
- * memory (microseconds), and right after spawn it must be read before the
- * event loop gets a chance to reap a child that exited at once.
- */
-function readProcStat(pid: number): ProcStat | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return undefined;
-  }
-  // Field 2 (comm) is in parentheses and may itself contain ") ": split after the last one.
-  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  const state = rest[0];
-  const startTime = Number(rest[19]); // field 22 = index 22 - 3
-  if (state === undefined || !Number.isSafeInteger(startTime)) return undefined;
-  return { state, startTime };
-}
-
-/** The record of a running process by PID, or undefined if there is none. */
-export function processRecord(pid: number): ProcessRecord | undefined {
-  const stat = readProcStat(pid);
-  if (stat === undefined || stat.state === 'Z' || stat.state === 'X') return undefined;
-  return { pid, startTime: stat.startTime };
-}
-
-/**
- * True while the recorded process is alive: its PID exists, has the recorded
- * start time, and is not a zombie (a zombie has exited; only its parent's
- * wait is missing).
- */
-export function isSameProcess(record: ProcessRecord): boolean {
-  const stat = readProcStat(record.pid);
-  return stat !== undefined && stat.startTime === record.startTime && stat.state !== 'Z' && stat.state !== 'X';
-}
+/** A remembered process: {pid, startTime} (see src/os/process-identity.ts). */
+export type ProcessRecord = ProcessIdentity;
 
 export interface StartOptions {
   command: string;
@@ -84,9 +38,9 @@ export async function startDetached(options: StartOptions): Promise<ProcessRecor
       child.once('error', (err) => reject(new LabError('E_SPAWN', `cannot start ${options.command}: ${err.message}`, [], { cause: err })));
       child.once('spawn', () => {
         const pid = child.pid as number;
-        const stat = readProcStat(pid);
-        if (stat === undefined) reject(new LabError('E_SPAWN', `${options.command} (pid ${pid}) vanished at once; see ${options.logFile}`));
-        else resolve({ pid, startTime: stat.startTime });
+        const identity = processIdentity(pid);
+        if (identity === undefined) reject(new LabError('E_SPAWN', `${options.command} (pid ${pid}) vanished at once; see ${options.logFile}`));
+        else resolve(identity);
       });
     });
     // The parent may exit or go on without waiting for this child.
@@ -127,23 +81,13 @@ export interface StopOptions {
 
 export type StopOutcome = 'already-gone' | 'terminated' | 'killed';
 
-/** Poll until the process is gone or `ms` pass; true if it is gone. */
-export async function waitUntilGone(record: ProcessRecord, ms: number, pollMs = 20): Promise<boolean> {
-  const deadline = performance.now() + ms;
-  while (isSameProcess(record)) {
-    if (performance.now() >= deadline) return false;
-    await sleep(pollMs);
-  }
-  return true;
-}
-
 /** SIGTERM, wait up to graceMs, then SIGKILL and wait until gone (bounded by killWaitMs: E_TIMEOUT). */
 export async function stopProcess(record: ProcessRecord, options: StopOptions = {}): Promise<StopOutcome> {
   const { graceMs = 5000, killWaitMs = 5000, pollMs = 20 } = options;
   if (signal(record, 'SIGTERM') === 'gone') return 'already-gone';
-  if (await waitUntilGone(record, graceMs, pollMs)) return 'terminated';
+  if (await waitUntilGone(record, graceMs, { pollMs })) return 'terminated';
   if (signal(record, 'SIGKILL') === 'gone') return 'terminated';
-  if (await waitUntilGone(record, killWaitMs, pollMs)) return 'killed';
+  if (await waitUntilGone(record, killWaitMs, { pollMs })) return 'killed';
   throw new LabError('E_TIMEOUT', `process ${record.pid} is still there ${killWaitMs} ms after SIGKILL`);
 }
 

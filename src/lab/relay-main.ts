@@ -7,7 +7,7 @@
 import { readFile, unlink } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic-file.js';
 import { LabError } from './lab-error.js';
-import { processRecord } from './processes.js';
+import { processIdentity } from '../os/process-identity.js';
 import { parseRelayConfig } from './relay-config.js';
 import { startRelay } from './relay.js';
 
@@ -45,7 +45,7 @@ async function main(argv: string[]): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 
-  const self = processRecord(process.pid);
+  const self = processIdentity(process.pid);
   if (self === undefined) throw new LabError('E_SPAWN', 'cannot read /proc/self/stat');
   await writeFileAtomic(config.pidFile, `${JSON.stringify(self)}\n`);
   for (const node of relay.status()) log(`route ${node.node}: ${node.publicAddress} -> ${node.targetAddress} (source ${node.sourceHost})`);

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFileAtomic } from './atomic-file.js';
 import { LabError, errnoCode } from './lab-error.js';
-import { isSameProcess, processRecordProblems, startDetached, stopProcess } from './processes.js';
+import { isSameProcess } from '../os/process-identity.js';
+import { processRecordProblems, startDetached, stopProcess } from './processes.js';
 import type { ProcessRecord } from './processes.js';
 import type { RelayConfig } from './relay-config.js';
 

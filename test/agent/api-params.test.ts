@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkRequest } from '../../src/agent/node/api-params.js';
 import { AgentError } from '../../src/agent/node/agent-error.js';
-import { splitCommandLine } from '../../src/agent/node/exec.js';
+import { splitWords } from '../../src/agent/types/command-line.js';
 
 const codeOf = (method: string, params: unknown): string => {
   try {
@@ -62,5 +62,5 @@ test('command lines split as a shell splits plain words', () => {
     ['"open', null],
     ['', []],
   ];
-  for (const [line, words] of cases) assert.deepEqual(splitCommandLine(line), words, line);
+  for (const [line, words] of cases) assert.deepEqual(splitWords(line), words, line);
 });

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { chmod, copyFile, readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isSameProcess, processRecord, signal, startDetached, stopProcess, waitUntilGone } from '../../src/lab/processes.js';
+import { isSameProcess, processIdentity, waitUntilGone } from '../../src/os/process-identity.js';
+import { signal, startDetached, stopProcess } from '../../src/lab/processes.js';
 import type { ProcessRecord } from '../../src/lab/processes.js';
 import { LabError } from '../../src/lab/lab-error.js';
 import { eventually, withTempDir } from './helpers.js';
@@ -22,7 +23,7 @@ test('a detached process runs in its own session with output in its log file', a
     const child = await startScript(dir, 'child', READY_AND_WAIT);
     try {
       await eventually('ready line', () => readFileSync(join(dir, 'child.log'), 'utf8').includes('ready'));
-      assert.deepEqual(processRecord(child.record.pid), child.record);
+      assert.deepEqual(processIdentity(child.record.pid), child.record);
       assert.equal(isSameProcess(child.record), true);
       const stat = readFileSync(`/proc/${child.record.pid}/stat`, 'latin1');
       const session = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]); // field 6

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { startRelay } from '../../src/lab/relay.js';
 import { controlRelay, parseControlRequest } from '../../src/lab/relay-control.js';
 import { LabError } from '../../src/lab/lab-error.js';
-import { signal, startDetached, waitUntilGone } from '../../src/lab/processes.js';
+import { waitUntilGone } from '../../src/os/process-identity.js';
+import { signal, startDetached } from '../../src/lab/processes.js';
 import { assertRefused, dial, echoes, eventually, routeFor, startEchoServer, withTempDir } from './helpers.js';
 
 const isLabError = (code: string) => (err: unknown) => err instanceof LabError && err.code === code;

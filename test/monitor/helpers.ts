@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ResourceSpec } from '../../src/agent/monitor/protocol.js';
-import { isSameProcess } from '../../src/agent/types/process-identity.js';
-import type { ProcessIdentity } from '../../src/agent/types/process-identity.js';
+import { isSameProcess } from '../../src/os/process-identity.js';
+import type { ProcessIdentity } from '../../src/os/process-identity.js';
 import type { OperationContext, OperationFailure, UndoEntry } from '../../src/agent/types/resource-type.js';
 import type { TypeRef } from '../../src/agent/types/type-registry.js';
 

@@ -11,8 +11,8 @@ import { MonitorClient } from '../../src/agent/monitor/monitor-client.js';
 import type { MonitorClientOptions } from '../../src/agent/monitor/monitor-client.js';
 import { ResourceMonitors } from '../../src/agent/monitor/monitor-pool.js';
 import type { HealthEvent } from '../../src/agent/monitor/protocol.js';
-import { isSameProcess, processIdentity } from '../../src/agent/types/process-identity.js';
-import type { ProcessIdentity } from '../../src/agent/types/process-identity.js';
+import { isSameProcess, processIdentity } from '../../src/os/process-identity.js';
+import type { ProcessIdentity } from '../../src/os/process-identity.js';
 import type { OperationResult } from '../../src/agent/types/resource-type.js';
 import { killIfSame, PROCESS_TYPE, recordedProcess, spec, tempDir, waitFor } from './helpers.js';
 

@@ -10,7 +10,7 @@ import { resourceTypeCatalog } from '../../src/agent/types/catalog.js';
 import { actionResult, lsbStatusResult, OCF_EXIT_CODES } from '../../src/agent/types/exit-codes.js';
 import { parseOcfDuration, parseOcfMetadata } from '../../src/agent/types/ocf-metadata.js';
 import { OcfResourceType } from '../../src/agent/types/ocf-type.js';
-import { processIdentity } from '../../src/agent/types/process-identity.js';
+import { processIdentity } from '../../src/os/process-identity.js';
 import type { OperationResult } from '../../src/agent/types/resource-type.js';
 import { parseXml, XmlError } from '../../src/agent/types/xml.js';
 import { addressesIn, context, netnsUnavailable, tempDir, waitFor, withNetns } from './helpers.js';

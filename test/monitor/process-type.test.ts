@@ -7,8 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ProcessResourceType } from '../../src/agent/types/process-type.js';
-import { isSameProcess, processIdentity } from '../../src/agent/types/process-identity.js';
-import type { ProcessIdentity } from '../../src/agent/types/process-identity.js';
+import { isSameProcess, processIdentity } from '../../src/os/process-identity.js';
+import type { ProcessIdentity } from '../../src/os/process-identity.js';
 import { context, killIfSame, recordedProcess, tempDir, waitFor } from './helpers.js';
 
 test('a process resource goes online, passes its checks, writes its output to a file, and goes offline', async () => {

@@ -14,6 +14,7 @@ import { errorBody } from './agent-error.js';
 import { serveJsonLines } from './api-server.js';
 import type { Caller } from './api-server.js';
 import type { NodeAgent } from './node-agent.js';
+import { splitWords } from '../types/command-line.js';
 
 export const API_COMMAND = 'fcm-api';
 
@@ -60,7 +61,7 @@ export function handleExec(agent: NodeAgent, identity: Identity, command: string
 }
 
 async function runCommandLine(agent: NodeAgent, caller: Caller, command: string, channel: ServerChannel): Promise<void> {
-  const argv = splitCommandLine(command);
+  const argv = splitWords(command);
   if (argv === null) {
     channel.stderr.write('error: the command line has an unbalanced quote\n');
     finish(channel, EXIT_USAGE);
@@ -103,43 +104,4 @@ class DirectAgentClient implements AgentClient {
   }
 
   async close(): Promise<void> {}
-}
-
-/**
- * Splits a command line as a POSIX shell would for plain words: spaces
- * separate, '...' is literal, "..." allows \" and \\, a backslash outside
- * quotes escapes the next character. No expansion of any kind. Null when a
- * quote is left open.
- */
-export function splitCommandLine(line: string): string[] | null {
-  const words: string[] = [];
-  let word: string | null = null;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i] as string;
-    if (ch === ' ' || ch === '\t' || ch === '\n') {
-      if (word !== null) words.push(word);
-      word = null;
-    } else if (ch === "'") {
-      const end = line.indexOf("'", i + 1);
-      if (end === -1) return null;
-      word = (word ?? '') + line.slice(i + 1, end);
-      i = end;
-    } else if (ch === '"') {
-      let text = '';
-      let j = i + 1;
-      for (; j < line.length && line[j] !== '"'; j++) {
-        if (line[j] === '\\' && (line[j + 1] === '"' || line[j + 1] === '\\')) j++;
-        text += line[j];
-      }
-      if (j >= line.length) return null;
-      word = (word ?? '') + text;
-      i = j;
-    } else if (ch === '\\' && i + 1 < line.length) {
-      word = (word ?? '') + line[++i];
-    } else {
-      word = (word ?? '') + ch;
-    }
-  }
-  if (word !== null) words.push(word);
-  return words;
 }

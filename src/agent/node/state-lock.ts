@@ -3,10 +3,10 @@
 // a lock left by a killed agent is told apart from a live one even after
 // the kernel recycles its pid.
 import { open, readFile, unlink } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AgentError } from './agent-error.js';
 import { isObject } from './state-files.js';
+import { processIdentity } from '../../os/process-identity.js';
 
 export const LOCK_FILE = 'agent.lock';
 
@@ -21,7 +21,7 @@ export class StateDirLock {
   /** Takes the lock or throws E_STATE_DIR_LOCKED naming the live owner. A stale lock is replaced. */
   static async acquire(stateDir: string): Promise<StateDirLock> {
     const path = join(stateDir, LOCK_FILE);
-    const owner: LockOwner = { pid: process.pid, startTime: startTimeOf(process.pid) ?? 0 };
+    const owner: LockOwner = { pid: process.pid, startTime: processIdentity(process.pid)?.startTime ?? 0 };
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         const file = await open(path, 'wx', 0o600);
@@ -68,22 +68,6 @@ async function readOwner(path: string): Promise<LockOwner | null> {
 }
 
 function isAlive(owner: LockOwner): boolean {
-  const startTime = startTimeOf(owner.pid);
-  return startTime !== null && (owner.startTime === 0 || startTime === owner.startTime);
-}
-
-/** Start time of a live (non-zombie) process, or null. Synchronous: /proc is in memory. */
-function startTimeOf(pid: number): number | null {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return null;
-  }
-  // Field 2 (comm) is in parentheses and may contain ") ": split after the last one.
-  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  const state = rest[0];
-  const startTime = Number(rest[19]);
-  if (state === 'Z' || state === 'X' || !Number.isSafeInteger(startTime)) return null;
-  return startTime;
+  const live = processIdentity(owner.pid);
+  return live !== undefined && (owner.startTime === 0 || live.startTime === owner.startTime);
 }

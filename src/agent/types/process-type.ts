@@ -16,8 +16,8 @@ import { parseEnvAssignments, splitWords } from './command-line.js';
 import { parseProbe, runProbe } from './health-probe.js';
 import type { Probe } from './health-probe.js';
 import { checkParameters, durationParam, param, withDefaults } from './parameters.js';
-import { isSameProcess, processIdentity, signalGroupIfSame, waitUntilGone } from './process-identity.js';
-import type { ProcessIdentity } from './process-identity.js';
+import { isSameProcess, processIdentity, signalGroupIfSame, waitUntilGone } from '../../os/process-identity.js';
+import type { ProcessIdentity } from '../../os/process-identity.js';
 import { failure, OK } from './resource-type.js';
 import type { OperationContext, OperationResult, ParameterProblem, ResourceType, TypeDescription } from './resource-type.js';
 import { actionEnv, captureAction, outputFileIn } from './run-action.js';
@@ -176,11 +176,11 @@ export class ProcessResourceType implements ResourceType {
     const identity = await this.find(ctx);
     if (identity !== undefined) {
       const termed = graceMs > 0 && signalGroupIfSame(identity, 'SIGTERM');
-      if (!termed || !(await waitUntilGone(identity, graceMs, ctx.signal))) {
+      if (!termed || !(await waitUntilGone(identity, graceMs, { abort: ctx.signal }))) {
         if (termed) ctx.log.warn('process did not stop on SIGTERM: SIGKILL', { pid: identity.pid, stopTimeoutMs: graceMs });
         signalGroupIfSame(identity, 'SIGKILL');
         // After SIGKILL only uninterruptible sleep delays the exit; the deadline bounds the wait.
-        if (!(await waitUntilGone(identity, ctx.deadlineMs, ctx.signal))) {
+        if (!(await waitUntilGone(identity, ctx.deadlineMs, { abort: ctx.signal }))) {
           return failure('E_STOP_FAILED', `process ${identity.pid} is still there after SIGKILL`, 'hard');
         }
       }

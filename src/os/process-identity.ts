@@ -71,7 +71,10 @@ export function signalGroupIfSame(identity: ProcessIdentity, signal: NodeJS.Sign
 }
 
 /** Poll until the process is gone or `ms` pass; true if it is gone. `abort` ends the wait early (false). */
-export async function waitUntilGone(identity: ProcessIdentity, ms: number, abort?: AbortSignal, pollMs = 20): Promise<boolean> {
+export async function waitUntilGone(
+  identity: ProcessIdentity, ms: number, options: { abort?: AbortSignal; pollMs?: number } = {},
+): Promise<boolean> {
+  const { abort, pollMs = 20 } = options;
   const deadline = performance.now() + ms;
   while (isSameProcess(identity)) {
     if (performance.now() >= deadline || abort?.aborted === true) return false;
