@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint';
 const PURE_CORE = ['src/agent/consensus/**/*.ts', 'src/agent/db/**/*.ts', 'src/agent/core/**/*.ts'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bin/**', 'test/run-tests.mjs'] },
+  { ignores: ['dist/**', 'dist-*/**', 'node_modules/**', 'bin/**', 'test/run-tests.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
