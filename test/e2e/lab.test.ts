@@ -9,8 +9,8 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import type { AgentStatus, ClusterStatus, NodeView } from '../../src/client/api.js';
+import { generateNodeKeyPair } from '../../src/agent/transport/keys.js';
 import { UnixSocketClient } from '../../src/client/unix-socket-client.js';
 import { eventually, fcm, fcmError, fcmJson, processesMentioning } from './helpers.js';
 
@@ -210,7 +210,7 @@ test('over SSH with the lab\'s admin key: the host key is pinned on first use; a
   const second = fcm(env, args);
   assert.deepEqual([second.status, second.err], [0, '']);
   const strangerKey = join(tmp, 'stranger_key');
-  await writeFile(strangerKey, ssh2.utils.generateKeyPairSync('ed25519').private, { mode: 0o600 });
+  await writeFile(strangerKey, (await generateNodeKeyPair('stranger')).privateKey, { mode: 0o600 });
   const stranger = fcmError(env, ['--host', node2.address, '--identity', strangerKey, 'node', 'list']);
   assert.deepEqual([stranger.status, stranger.code], [1, 'E_AUTH']);
 });
