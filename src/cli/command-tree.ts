@@ -115,24 +115,51 @@ const GROUP: CommandSpec = {
   name: 'group',
   summary: 'groups of resources that fail over together',
   subcommands: [
-    { name: 'list', summary: 'every group with its state and owner node', examples: ['fcm group list', 'fcm group list --json'] },
-    { name: 'show', summary: 'one group and its resources', args: [nameArg('group', 'group name')], examples: ['fcm group show web'] },
     {
-      name: 'create', summary: 'create an empty group', args: [nameArg('group', 'group name')],
-      options: [{ flags: '--preferred <nodes>', description: 'preferred owners in order, comma-separated', kind: 'names' }],
-      examples: ['fcm group create web --preferred node1,node2'],
+      name: 'list', summary: 'every group with its state and owner node', examples: ['fcm group list', 'fcm group list --json | jq \'.[] | {name, state, owner}\''],
+      run: async (_invocation, context) => (await import('./commands/groups.js')).groupList(context),
     },
-    { name: 'delete', summary: 'delete a group and its resources', args: [nameArg('group', 'group name')], examples: ['fcm group delete web --yes'] },
-    { name: 'online', summary: 'bring a group online', args: [nameArg('group', 'group name')], examples: ['fcm group online web'] },
-    { name: 'offline', summary: 'take a group offline', args: [nameArg('group', 'group name')], examples: ['fcm group offline web --timeout 2m'] },
     {
-      name: 'move', summary: 'move a group to another node', args: [nameArg('group', 'group name')],
+      name: 'show', summary: 'one group and its resources', args: [nameArg('group', 'group name')], examples: ['fcm group show web', 'fcm group show web --json | jq .resources'],
+      run: async (invocation, context) => (await import('./commands/groups.js')).groupShow(invocation, context),
+    },
+    {
+      name: 'create', summary: 'create an empty group (offline until fcm group online)',
+      args: [nameArg('group', 'group name'), { syntax: '[settings...]', description: 'key=value group settings, as for fcm group set' }],
+      options: [{ flags: '--preferred <nodes>', description: 'preferred owners in order, comma-separated', kind: 'names' }],
+      examples: ['fcm group create web --preferred node1,node2', 'fcm group create batch priority=1000 failback=immediate'],
+      run: async (invocation, context) => (await import('./commands/groups.js')).groupCreate(invocation, context),
+    },
+    {
+      name: 'delete', summary: 'delete a group (with --force, its resources too)', args: [nameArg('group', 'group name')],
+      examples: ['fcm group delete web --yes', 'fcm group delete web --force --yes'],
+      run: async (invocation, context) => (await import('./commands/groups.js')).groupDelete(invocation, context),
+    },
+    {
+      name: 'online', summary: 'bring a group online and wait until it is', args: [nameArg('group', 'group name')],
+      examples: ['fcm group online web', 'fcm group online web --no-wait'],
+      run: async (invocation, context) => (await import('./commands/groups.js')).groupOnline(invocation, context),
+    },
+    {
+      name: 'offline', summary: 'take a group offline and wait until it is', args: [nameArg('group', 'group name')],
+      examples: ['fcm group offline web --timeout 2m'],
+      run: async (invocation, context) => (await import('./commands/groups.js')).groupOffline(invocation, context),
+    },
+    {
+      name: 'move', summary: 'move a group to another node and wait until it runs there', args: [nameArg('group', 'group name')],
       options: [{ flags: '--to <node>', description: 'target node (default: the best other node)', kind: 'name' }],
-      examples: ['fcm group move web --to node2'],
+      examples: ['fcm group move web --to node2', 'fcm group move web'],
+      run: async (invocation, context) => (await import('./commands/groups.js')).groupMove(invocation, context),
     },
     {
       name: 'set', summary: 'change group settings', args: [nameArg('group', 'group name'), settingsArg('key=value pairs')],
-      examples: ['fcm group set web failback=never'],
+      examples: ['fcm group set web failback=never', 'fcm group set web failoverThreshold=3 failoverPeriod=1h restart.maxRestarts=5'],
+      run: async (invocation, context) => (await import('./commands/groups.js')).groupSet(invocation, context),
+    },
+    {
+      name: 'cleanup', summary: 'forget the group\'s failures so that its failed resources may start again', args: [nameArg('group', 'group name')],
+      examples: ['fcm group cleanup web'],
+      run: async (invocation, context) => (await import('./commands/groups.js')).groupCleanup(invocation, context),
     },
   ],
 };
@@ -141,32 +168,66 @@ const RESOURCE: CommandSpec = {
   name: 'resource',
   summary: 'resources: the things a group starts, stops and monitors',
   subcommands: [
-    { name: 'list', summary: 'every resource with its group and state', examples: ['fcm resource list'] },
-    { name: 'show', summary: 'one resource in detail', args: [nameArg('resource', 'resource name')], examples: ['fcm resource show web-ip'] },
-    { name: 'types', summary: 'the resource types and their settings', examples: ['fcm resource types'] },
+    {
+      name: 'list', summary: 'every resource with its group and state',
+      options: [{ flags: '--group <group>', description: 'only the resources of this group', kind: 'name' }],
+      examples: ['fcm resource list', 'fcm resource list --group web --json'],
+      run: async (invocation, context) => (await import('./commands/resources.js')).resourceList(invocation, context),
+    },
+    {
+      name: 'show', summary: 'one resource in detail', args: [nameArg('resource', 'resource name')], examples: ['fcm resource show web-ip'],
+      run: async (invocation, context) => (await import('./commands/resources.js')).resourceShow(invocation, context),
+    },
+    {
+      name: 'types', summary: 'the resource types and their parameters, and the OCF agents installed', examples: ['fcm resource types', 'fcm resource types --json | jq \'.[] | select(.name == "ip")\''],
+      run: async (_invocation, context) => (await import('./commands/resources.js')).resourceTypes(context),
+    },
     {
       name: 'create', summary: 'create a resource in a group',
-      args: [nameArg('resource', 'resource name'), { syntax: '[settings...]', description: 'key=value pairs for the type' }],
+      args: [nameArg('resource', 'resource name'), { syntax: '[settings...]', description: 'key=value: the type\'s parameters, and resource settings' }],
       options: [
         { flags: '--group <group>', description: 'the group it belongs to', kind: 'name', required: true },
-        { flags: '--type <type>', description: 'resource type (see fcm resource types)', kind: 'name', required: true },
+        { flags: '--type <type>', description: 'resource type, or an OCF agent as ocf:PROVIDER:AGENT (see fcm resource types)', required: true },
       ],
-      examples: ['fcm resource create web-ip --group web --type ip address=10.0.0.100/24'],
+      examples: [
+        'fcm resource create web-ip --group web --type ip address=10.0.0.100/24',
+        'fcm resource create web-app --group web --type process "command=/usr/bin/python3 -m http.server 8080" probe=tcp://127.0.0.1:8080',
+        'fcm resource create dummy --group web --type ocf:heartbeat:Dummy',
+      ],
+      run: async (invocation, context) => (await import('./commands/resources.js')).resourceCreate(invocation, context),
     },
-    { name: 'delete', summary: 'delete a resource', args: [nameArg('resource', 'resource name')], examples: ['fcm resource delete web-ip'] },
-    { name: 'online', summary: 'bring a resource online', args: [nameArg('resource', 'resource name')], examples: ['fcm resource online web-ip'] },
-    { name: 'offline', summary: 'take a resource offline', args: [nameArg('resource', 'resource name')], examples: ['fcm resource offline web-ip'] },
-    { name: 'fail', summary: 'simulate a failure to test the failover policy', args: [nameArg('resource', 'resource name')], examples: ['fcm resource fail web-ip'] },
     {
-      name: 'set', summary: 'change resource settings', args: [nameArg('resource', 'resource name'), settingsArg('key=value pairs')],
-      examples: ['fcm resource set web-ip address=10.0.0.101/24'],
+      name: 'delete', summary: 'delete a resource', args: [nameArg('resource', 'resource name')], examples: ['fcm resource delete web-ip'],
+      run: async (invocation, context) => (await import('./commands/resources.js')).resourceDelete(invocation, context),
+    },
+    {
+      name: 'online', summary: 'bring a resource online and wait until it is', args: [nameArg('resource', 'resource name')], examples: ['fcm resource online web-ip'],
+      run: async (invocation, context) => (await import('./commands/resources.js')).resourceOnline(invocation, context),
+    },
+    {
+      name: 'offline', summary: 'take a resource (and what depends on it) offline and wait until it is', args: [nameArg('resource', 'resource name')],
+      examples: ['fcm resource offline web-ip'],
+      run: async (invocation, context) => (await import('./commands/resources.js')).resourceOffline(invocation, context),
+    },
+    {
+      name: 'fail', summary: 'simulate a failure to test the restart and failover policy', args: [nameArg('resource', 'resource name')], examples: ['fcm resource fail web-ip'],
+      run: async (invocation, context) => (await import('./commands/resources.js')).resourceRequest(invocation, context, 'fail'),
+    },
+    {
+      name: 'set', summary: 'change resource parameters and settings (key= removes a parameter)', args: [nameArg('resource', 'resource name'), settingsArg('key=value pairs')],
+      examples: ['fcm resource set web-ip address=10.0.0.101/24', 'fcm resource set web-app restart.maxRestarts=5 deadlines.start=2m'],
+      run: async (invocation, context) => (await import('./commands/resources.js')).resourceSet(invocation, context),
     },
     {
       name: 'depend', summary: 'set what a resource needs online first', args: [nameArg('resource', 'resource name')],
-      options: [{ flags: '--on <expression>', description: 'resource names with and, or and parentheses', required: true }],
-      examples: ['fcm resource depend web-app --on "web-ip and (disk1 or disk2)"'],
+      options: [{ flags: '--on <expression>', description: 'resource names of its group with and, or and parentheses; "" for none', required: true }],
+      examples: ['fcm resource depend web-app --on "web-ip and (disk1 or disk2)"', 'fcm resource depend web-app --on ""'],
+      run: async (invocation, context) => (await import('./commands/resources.js')).resourceDepend(invocation, context),
     },
-    { name: 'cleanup', summary: 'forget past failures so the resource may start again', args: [nameArg('resource', 'resource name')], examples: ['fcm resource cleanup web-app'] },
+    {
+      name: 'cleanup', summary: 'forget past failures so the resource may start again', args: [nameArg('resource', 'resource name')], examples: ['fcm resource cleanup web-app'],
+      run: async (invocation, context) => (await import('./commands/resources.js')).resourceRequest(invocation, context, 'cleanup'),
+    },
   ],
 };
 

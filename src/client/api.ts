@@ -13,7 +13,12 @@
 // `consistent: true`, which waits for a read-index barrier first.
 
 import type { AuditRecord } from '../agent/db/audit.js';
+import type { GroupSettingsInput, ResourceSettingsInput } from '../agent/db/commands.js';
 import type { Report } from '../agent/db/report.js';
+import type {
+  CheckIntervals, DesiredState, FailbackMode, FailbackWindow, GroupState, OperationDeadlines, ParameterSpec, ResourceState,
+  ResourceTypeKind, RestartSettings,
+} from '../agent/db/schema.js';
 
 export interface ApiRequest {
   id: number;
@@ -81,6 +86,17 @@ export interface AgentStatus {
   uptimeMs: number;
   rssBytes: number;
   eventLoopDelayP99Ms: number;
+  /** The longest event-loop delay in the same 10-20 s, ms. */
+  eventLoopDelayMaxMs: number;
+  /**
+   * On a follower: ms between successive heartbeats from the leader as they
+   * reached this agent, p99 and longest over the last 10-20 s (h when all is
+   * well); null when none arrived (the leader itself, a node alone).
+   */
+  heartbeatGapP99Ms: number | null;
+  heartbeatGapMaxMs: number | null;
+  /** The heartbeat interval h the gaps compare with, ms; null outside a cluster. */
+  heartbeatIntervalMs: number | null;
   peers: { id: string; control: boolean; bulk: boolean }[];
 }
 
@@ -91,6 +107,91 @@ export interface ClusterStatus {
   quorum: { voters: number; needed: number; up: number; ok: boolean };
   nodes: NodeView[];
   commitIndex: number;
+}
+
+/**
+ * A resource as the API shows it: its configuration, what administrators
+ * asked of it, and its state. Node references are node names.
+ */
+export interface ResourceView {
+  name: string;
+  group: string;
+  type: string;
+  /** In the group's current placement epoch (a report of an earlier placement counts as Offline). */
+  state: ResourceState;
+  desired: DesiredState;
+  /** Node the state was reported on, with when (ms since the epoch, proposer's clock) and why; null when the state is not from the current placement. */
+  node: string | null;
+  since: number | null;
+  reason: string | null;
+  parameters: Record<string, string>;
+  /** The dependency expression, e.g. `ip and (disk1 or disk2)`; null: none. */
+  dependsOn: string | null;
+  /** Null: the group's restart settings apply. Durations in ms. */
+  restart: RestartSettings | null;
+  deadlines: OperationDeadlines;
+  checkIntervals: CheckIntervals;
+  possibleOwners: string[];
+  isolate: boolean;
+  /** How many times a failure was asked for (resource fail) and a cleanup (resource cleanup). */
+  failRequest: number;
+  cleanupRequest: number;
+}
+
+/** A group as the API shows it: configuration, desired state, owner and state, with its resources. Node references are node names. */
+export interface GroupView {
+  name: string;
+  /** From its resources' states in the current placement epoch. */
+  state: GroupState;
+  desired: DesiredState;
+  /** The node it is placed on; null: nowhere. */
+  owner: string | null;
+  /** Its placement epoch; 0: never placed. */
+  epoch: number;
+  /** A move not yet done: to this node (null: the best other node), asked while it ran on `from`. */
+  move: { to: string | null; from: string | null } | null;
+  preferredOwners: string[];
+  /** Empty: every node that runs resources. */
+  possibleOwners: string[];
+  failoverThreshold: number;
+  /** ms. */
+  failoverPeriod: number;
+  failback: FailbackMode;
+  failbackWindow: FailbackWindow | null;
+  antiAffinityClasses: string[];
+  priority: number;
+  /** Durations in ms. */
+  restart: RestartSettings;
+  cleanupRequest: number;
+  resources: ResourceView[];
+}
+
+/** What a change to a group answers: the group after it, and the database's warnings. */
+export interface GroupChange {
+  /** Log index the change was committed at. */
+  index: number;
+  group: GroupView;
+  warnings: Report[];
+}
+
+export interface ResourceChange {
+  index: number;
+  resource: ResourceView;
+  warnings: Report[];
+}
+
+export interface ResourceTypeView {
+  name: string;
+  kind: ResourceTypeKind;
+  /** OCF agent, LSB script or plug-in path; null for built-in types. */
+  source: string | null;
+  builtin: boolean;
+  /** In the cluster database, so resources may use it; false: an OCF agent installed on the asked node but not registered. */
+  registered: boolean;
+  summary: string;
+  parameters: (ParameterSpec & { name: string })[];
+  /** Why the parameters could not be read (an OCF agent's meta-data failed); null when they were. */
+  problem: string | null;
 }
 
 /** The methods, their params and results. */
@@ -123,6 +224,39 @@ export interface ApiMethods {
   'config.get': { params: { key?: string; consistent?: boolean }; result: { properties: Record<string, number | string>; defaults: Record<string, number | string> } };
   'config.set': { params: { values: Record<string, string>; force?: boolean }; result: { index: number; properties: Record<string, number | string>; warnings: Report[] } };
   'config.history': { params: { limit?: number; sinceIndex?: number; type?: string }; result: AuditRecord[] };
+  'group.create': { params: { group: string; settings?: GroupSettingsInput }; result: GroupChange };
+  /** `force`: delete its resources with it (refused otherwise). */
+  'group.delete': { params: { group: string; force?: boolean }; result: { index: number; deleted: string; resources: string[] } };
+  'group.set': { params: { group: string; settings: GroupSettingsInput }; result: GroupChange };
+  'group.show': { params: { group: string; consistent?: boolean }; result: GroupView };
+  'group.list': { params: { consistent?: boolean }; result: GroupView[] };
+  /** Changes what is wanted; the planner and the nodes bring the group there (poll group.show). */
+  'group.online': { params: { group: string }; result: GroupChange };
+  'group.offline': { params: { group: string }; result: GroupChange };
+  /** To node `to`, or to the best other node. */
+  'group.move': { params: { group: string; to?: string }; result: GroupChange };
+  /** Failed resources start afresh; the leader forgets the group's failures. */
+  'group.cleanup': { params: { group: string }; result: GroupChange };
+  /** `type`: a registered type, or an installed OCF agent as `ocf:PROVIDER:AGENT` (registered on first use). `force`: mount a filesystem without fencing. */
+  'resource.create': {
+    params: { resource: string; group: string; type: string; parameters?: Record<string, string>; dependsOn?: string; settings?: ResourceSettingsInput; force?: boolean };
+    result: ResourceChange;
+  };
+  /** `force`: also when resources depend on it (it is taken out of their expressions) or it is not offline. */
+  'resource.delete': { params: { resource: string; force?: boolean }; result: { index: number; deleted: string } };
+  /** `parameters`: null removes one. */
+  'resource.set': { params: { resource: string; parameters?: Record<string, string | null>; settings?: ResourceSettingsInput; force?: boolean }; result: ResourceChange };
+  /** `on`: an expression such as `A and (B or C)` over resources of its group; empty: no dependencies. */
+  'resource.depend': { params: { resource: string; on: string }; result: ResourceChange };
+  'resource.show': { params: { resource: string; consistent?: boolean }; result: ResourceView };
+  'resource.list': { params: { group?: string; consistent?: boolean }; result: ResourceView[] };
+  'resource.online': { params: { resource: string }; result: ResourceChange };
+  'resource.offline': { params: { resource: string }; result: ResourceChange };
+  /** A simulated failure of an online resource: its node fails it, and the restart and failover policy follow. */
+  'resource.fail': { params: { resource: string }; result: ResourceChange };
+  'resource.cleanup': { params: { resource: string }; result: ResourceChange };
+  /** The types resources may use, and the OCF agents installed on the asked node. */
+  'resource.types': { params: Record<string, never>; result: ResourceTypeView[] };
 }
 
 export type ApiMethod = keyof ApiMethods;

@@ -9,13 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClusterStatus, NodeView } from '../../src/client/api.js';
-import { UnixSocketClient } from '../../src/client/unix-socket-client.js';
 import { parseSettings } from '../../src/cli/commands/config.js';
 import { UsageError } from '../../src/cli/errors.js';
-import { runCli } from '../../src/cli/run.js';
-import { captureIo } from './capture.js';
-import type { Handler } from './test-agent.js';
-import { startTestAgent } from './test-agent.js';
+import { withAgent } from './with-agent.js';
+import { groupView, resourceView } from './views-fixture.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -33,37 +30,30 @@ const STATUS: ClusterStatus = {
   commitIndex: 7,
 };
 
-/** Runs command lines against a test agent with these handlers; resolves with the agent's request log too. */
-async function withAgent(handlers: Record<string, Handler>, use: (run: (argv: string[]) => Promise<{ exitCode: number; out: string; err: string }>, methods: () => string[]) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'fcm-cmd-'));
-  const agent = await startTestAgent(join(dir, 'agent.sock'), handlers);
-  const client = await UnixSocketClient.connect(agent.path, { callTimeoutMs: 5000 });
-  try {
-    await use(async (argv) => {
-      const { io, stdout, stderr } = captureIo();
-      const exitCode = await runCli(argv, io, undefined, { client });
-      return { exitCode, out: stdout.text, err: stderr.text };
-    }, () => agent.requests.map((r) => r.method));
-  } finally {
-    await client.close();
-    await agent.close();
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-test('fcm status: leader, quorum and a node table for people; the ClusterStatus itself with --json; the client passed in stays open', async () => {
-  await withAgent({ 'cluster.status': async () => STATUS }, async (run, methods) => {
+test('fcm status: leader, quorum, a node table and the groups for people; the ClusterStatus with groups at a glance with --json; the client passed in stays open', async () => {
+  const web = groupView('web', {
+    state: 'PartialOnline', desired: 'online', owner: 'node1', epoch: 4,
+    resources: [resourceView('app', { state: 'Online', node: 'node1' }), resourceView('ip1', { type: 'ip', desired: 'offline' })],
+  });
+  await withAgent({ 'cluster.status': async () => STATUS, 'group.list': async () => [web] }, async (run, methods) => {
     const human = await run(['status']);
     assert.equal(human.exitCode, 0);
     assert.equal(human.err, '');
     assert.match(human.out, /^cluster: +lab \(c-1\)\nleader: +node1, term 3\nquorum: +ok: 3 of 3 voters up, 2 needed\n/);
     assert.match(human.out, /\nNAME +STATE +ROLE +ADDRESS +LAST HEARD +MATCH +LEASE LEFT\nnode1 +Up +leader +127\.0\.0\.1:40001 +- +7 +900ms\n/);
     assert.match(human.out, /\nnode3 +Down +voter +127\.0\.0\.1:40003 +4\.2s +7 +-\n/);
+    assert.match(human.out, /\nGROUP +STATE +OWNER +WANTED +RESOURCES\nweb +PartialOnline +node1 +online +app Online, ip1 Offline \(wanted offline\)\n$/);
     const json = await run(['status', '--json']);
-    assert.deepEqual(JSON.parse(json.out), STATUS);
+    assert.deepEqual(JSON.parse(json.out), {
+      ...STATUS,
+      groups: [{
+        name: 'web', state: 'PartialOnline', desired: 'online', owner: 'node1',
+        resources: [{ name: 'app', state: 'Online', desired: 'online' }, { name: 'ip1', state: 'Offline', desired: 'offline' }],
+      }],
+    });
     const again = await run(['cluster', 'status', '--json']);
-    assert.deepEqual(JSON.parse(again.out), STATUS);
-    assert.deepEqual(methods(), ['cluster.status', 'cluster.status', 'cluster.status']);
+    assert.deepEqual(JSON.parse(again.out), JSON.parse(json.out));
+    assert.deepEqual(methods(), ['cluster.status', 'group.list', 'cluster.status', 'group.list', 'cluster.status', 'group.list']);
   });
 });
 

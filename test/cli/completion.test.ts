@@ -17,7 +17,7 @@ const NOUNS = (COMMAND_TREE.subcommands ?? []).map((s) => s.name).sort();
 const CASES: Array<[string[], string[]]> = [
   [['gr'], ['group']],
   [[''], NOUNS],
-  [['group', ''], ['create', 'delete', 'list', 'move', 'offline', 'online', 'set', 'show']],
+  [['group', ''], ['cleanup', 'create', 'delete', 'list', 'move', 'offline', 'online', 'set', 'show']],
   [['--host', 'admin@h1', 'group', 'mo'], ['move']],
   [['-q', 'lab', 'u'], ['up']],
   [['group', 'move', 'web', '--t'], ['--timeout', '--to']],

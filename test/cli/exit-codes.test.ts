@@ -12,6 +12,7 @@ test('error codes map to exit codes through one table', () => {
   const cases: Array<[string, number]> = [
     ['E_USAGE', 2], ['E_NOT_FOUND', 3], ['E_REFUSED', 4], ['E_CONFLICT', 4], ['E_EXISTS', 4],
     ['E_QUORUM_AT_RISK', 4], ['E_LAST_VOTER', 4], ['E_LAST_ADMIN', 4], ['E_IN_USE', 4], ['E_NOT_OFFLINE', 4], ['E_NODE_PAUSED', 4],
+    ['E_NOT_ONLINE', 4], ['E_NOT_POSSIBLE_OWNER', 4], ['E_NO_CANDIDATE', 4], ['E_DEPENDENCY_CYCLE', 4], ['E_DEPENDENCY_OUTSIDE_GROUP', 4],
     ['E_NO_QUORUM', 5], ['E_UNAVAILABLE', 5], ['E_NOT_LEADER', 5], ['E_TIMEOUT', 6],
     ['E_NOT_IMPLEMENTED', 1], ['E_INTERNAL', 1], ['E_ANYTHING_ELSE', 1], ['constructor', 1], ['__proto__', 1],
   ];

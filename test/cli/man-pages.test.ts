@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { COMMAND_TREE } from '../../src/cli/command-tree.js';
 
-const NOUNS_WITH_PAGES = ['cluster', 'node', 'config', 'agent', 'lab'];
+const NOUNS_WITH_PAGES = ['cluster', 'node', 'group', 'resource', 'config', 'agent', 'lab'];
 
 // From dist*/test/cli/ to the repository root.
 const page = (name: string): string => readFileSync(new URL(`../../../man/${name}.1`, import.meta.url), 'utf8');

@@ -53,7 +53,10 @@ const CASES: Case[] = [
   { argv: ['cluster', 'export'], path: ['cluster', 'export'], options: {} },
   { argv: ['node', 'resume', 'n1', '--failback', 'now'], path: ['node', 'resume'], args: ['n1'], options: { failback: 'now' } },
   { argv: ['node', 'pause', 'n1', '--drain', '--force'], path: ['node', 'pause'], args: ['n1'], options: { drain: true }, globals: { force: true } },
-  { argv: ['group', 'create', 'web', '--preferred', 'n1,n2'], path: ['group', 'create'], args: ['web'], options: { preferred: ['n1', 'n2'] } },
+  { argv: ['group', 'create', 'web', '--preferred', 'n1,n2'], path: ['group', 'create'], args: ['web', []], options: { preferred: ['n1', 'n2'] } },
+  { argv: ['group', 'create', 'web', 'priority=5'], path: ['group', 'create'], args: ['web', ['priority=5']] },
+  { argv: ['resource', 'list', '--group', 'web'], path: ['resource', 'list'], options: { group: 'web' } },
+  { argv: ['resource', 'create', 'd', '--group', 'web', '--type', 'ocf:heartbeat:Dummy'], path: ['resource', 'create'], args: ['d', []], options: { group: 'web', type: 'ocf:heartbeat:Dummy' } },
   { argv: ['group', 'set', 'web', 'failback=never', 'a=b'], path: ['group', 'set'], args: ['web', ['failback=never', 'a=b']] },
   {
     argv: ['resource', 'create', 'ip1', '--group', 'web', '--type', 'ip', 'address=10.0.0.100/24'],

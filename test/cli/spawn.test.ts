@@ -35,13 +35,13 @@ test('--help: exit 0, help on stdout', () => {
 });
 
 test('a command that needs the node agent: exit 1, E_NOT_IMPLEMENTED', () => {
-  const json = fcm('group', 'list', '--json');
+  const json = fcm('quorum', 'show', '--json');
   assert.equal(json.status, 1);
   assert.equal((JSON.parse(json.out) as { error: { code: string } }).error.code, 'E_NOT_IMPLEMENTED');
-  const human = fcm('group', 'list');
+  const human = fcm('quorum', 'show');
   assert.equal(human.status, 1);
   assert.equal(human.out, '');
-  assert.match(human.err, /^error: group list needs the node agent/);
+  assert.match(human.err, /^error: quorum show needs the node agent/);
 });
 
 test('a reader that goes away early (fcm ... | head) ends the CLI quietly', async () => {

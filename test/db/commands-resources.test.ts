@@ -18,14 +18,14 @@ runCases('group.create', [
       settings: {
         preferredOwners: ['beta', 'n1'], possibleOwners: ['alpha', 'beta'], failoverThreshold: 5, failoverPeriod: '2h',
         failback: 'window', failbackWindow: '22-6', antiAffinityClasses: ['sql'], priority: 3000,
-        restart: { maxRestarts: 2, period: '10m', delay: '500ms' },
+        restart: { maxRestarts: 2, period: '10m', delay: '500ms', failGroupOver: false },
       },
     },
     errors: [],
     then: (h) => assert.deepEqual(h.db.getGroup('mail'), {
       name: 'mail', preferredOwners: ['n2', 'n1'], possibleOwners: ['n1', 'n2'], failoverThreshold: 5, failoverPeriod: 7_200_000,
       failback: 'window', failbackWindow: { startHour: 22, endHour: 6 }, antiAffinityClasses: ['sql'], priority: 3000,
-      restart: { maxRestarts: 2, period: 600_000, delay: 500 },
+      restart: { maxRestarts: 2, period: 600_000, delay: 500, failGroupOver: false }, desired: 'offline', move: null, cleanupRequest: 0,
     }),
   },
   { name: 'exists', cmd: { type: 'group.create', name: 'web' }, errors: ['E_EXISTS'] },
@@ -37,12 +37,12 @@ runCases('group.create', [
       type: 'group.create', name: 'mail',
       settings: {
         preferredOwners: ['zeta', 'wit', 'alpha', 'n1'], failoverThreshold: -1, failoverPeriod: '1x', failback: 'sometimes',
-        antiAffinityClasses: ['ok', 'not ok'], priority: 5000, restart: { maxRestarts: 1000, delay: 'x' }, prefered: [],
+        antiAffinityClasses: ['ok', 'not ok'], priority: 5000, restart: { maxRestarts: 1000, delay: 'x', failGroupOver: 'no' }, prefered: [],
       },
     },
     errors: [
       'E_NOT_FOUND', 'E_INVALID_VALUE', 'E_INVALID_VALUE', 'E_INVALID_VALUE', 'E_INVALID_DURATION', 'E_INVALID_VALUE',
-      'E_INVALID_NAME', 'E_INVALID_VALUE', 'E_INVALID_VALUE', 'E_INVALID_DURATION', 'E_UNKNOWN_FIELD',
+      'E_INVALID_NAME', 'E_INVALID_VALUE', 'E_INVALID_VALUE', 'E_INVALID_DURATION', 'E_INVALID_VALUE', 'E_UNKNOWN_FIELD',
     ],
   },
   { name: 'window failback needs a window', cmd: { type: 'group.create', name: 'g', settings: { failback: 'window' } }, errors: ['E_REQUIRED'] },
@@ -61,7 +61,7 @@ runCases('group.set / group.delete', [
     cmd: { type: 'group.set', name: 'web', settings: { priority: 1000, restart: { delay: '2s' } } }, errors: [],
     then: (h) => {
       const g = h.db.getGroup('web');
-      assert.deepEqual([g?.priority, g?.restart, g?.preferredOwners], [1000, { maxRestarts: 3, period: 900_000, delay: 2000 }, ['n1', 'n2']]);
+      assert.deepEqual([g?.priority, g?.restart, g?.preferredOwners], [1000, { maxRestarts: 3, period: 900_000, delay: 2000, failGroupOver: true }, ['n1', 'n2']]);
     },
   },
   {
@@ -85,7 +85,10 @@ runCases('group.set / group.delete', [
   { name: 'delete with resources', cmd: { type: 'group.delete', name: 'web' }, errors: ['E_IN_USE'] },
   {
     name: 'delete with resources, forced', cmd: { type: 'group.delete', name: 'web' }, force: true, errors: [], warnings: ['E_IN_USE'],
-    then: (h) => assert.deepEqual([h.db.getResource('ip1'), h.db.getResourceState('app'), h.db.listResources('web')], [undefined, undefined, []]),
+    then: (h) => assert.deepEqual(
+      [h.db.getResource('ip1'), h.db.getResourceState('app'), h.db.getResourceRequest('app'), h.db.listResources('web')],
+      [undefined, undefined, undefined, []],
+    ),
   },
   {
     name: 'delete with online resources',
@@ -110,11 +113,12 @@ runCases('resource.create', [
       assert.deepEqual(h.db.getResource('web-srv'), {
         name: 'web-srv', group: 'web', type: 'process', parameters: { command: 'nginx', user: 'www' },
         dependsOn: { op: 'and', args: [{ op: 'ref', name: 'ip1' }, { op: 'or', args: [{ op: 'ref', name: 'app' }, { op: 'ref', name: 'ip1' }] }] },
-        restart: { maxRestarts: 1, period: 900_000, delay: 1000 },
+        restart: { maxRestarts: 1, period: 900_000, delay: 1000, failGroupOver: true },
         deadlines: { start: 120_000, stop: 60_000, quickCheck: 10_000, thoroughCheck: 60_000 },
         checkIntervals: { quick: 1000, thorough: 60_000 }, possibleOwners: ['n1'], isolate: true,
       });
       assert.deepEqual(h.db.getResourceState('web-srv'), { resource: 'web-srv', state: 'Offline', node: null, epoch: 0, since: h.at, reason: null });
+      assert.deepEqual(h.db.getResourceRequest('web-srv'), { resource: 'web-srv', desired: 'online', failRequest: 0, cleanupRequest: 0 });
     },
   },
   {
@@ -214,6 +218,18 @@ runCases('resourceType.register / unregister', [
     cmd: { type: 'resourceType.register', name: 'apache', kind: 'lsb', source: '/etc/init.d/apache2' }, errors: [],
     then: (h) => assert.deepEqual(h.db.getResourceType('apache'), { name: 'apache', kind: 'lsb', source: '/etc/init.d/apache2', parameters: {}, builtin: false }),
   },
+  {
+    name: 'an OCF agent by its catalog name, then a resource of it',
+    setup: [{ type: 'resourceType.register', name: 'ocf:heartbeat:Dummy', kind: 'ocf', source: '/usr/lib/ocf/resource.d/heartbeat/Dummy', parameters: { fake: { type: 'string' } } }],
+    cmd: { type: 'resource.create', name: 'dummy', group: 'web', resourceType: 'ocf:heartbeat:Dummy', parameters: { fake: 'x' } }, errors: [],
+    then: (h) => assert.equal(h.db.getResource('dummy')?.type, 'ocf:heartbeat:Dummy'),
+  },
+  {
+    name: 'ocf: names are for OCF agents, with a provider and an agent',
+    cmd: { type: 'resourceType.register', name: 'ocf:x:y', kind: 'lsb', source: '/etc/init.d/y' }, errors: ['E_INVALID_NAME'],
+  },
+  { name: 'ocf: name without an agent', cmd: { type: 'resourceType.register', name: 'ocf:heartbeat', kind: 'ocf', source: '/x' }, errors: ['E_INVALID_NAME'] },
+  { name: 'ocf: name with a bad agent', cmd: { type: 'resourceType.unregister', name: 'ocf:heartbeat:a b' }, errors: ['E_INVALID_NAME'] },
   { name: 'built-in kinds are not registered', cmd: { type: 'resourceType.register', name: 'p2', kind: 'process', source: '/bin/true' }, errors: ['E_INVALID_VALUE'] },
   { name: 'exists', cmd: { type: 'resourceType.register', name: 'ip', kind: 'plugin', source: '/opt/ip.js' }, errors: ['E_EXISTS'] },
   {

@@ -13,6 +13,8 @@ function workload(): string[] {
     ...BASELINE,
     { type: 'group.create', name: 'web' },
     { type: 'placement.set', group: 'web', node: 'beta' },
+    { type: 'group.move', name: 'web', to: 'alpha' },
+    { type: 'resource.offline', name: 'app' },
     { type: 'resourceState.set', resource: 'ip1', state: 'OnlinePending', node: 'n2', epoch: 1 },
     { type: 'property.set', values: { historyLimit: 1000, fencing: 'external' } },
     { type: 'resource.depend', name: 'ip1', on: 'app' },
@@ -95,9 +97,10 @@ test('malformed entries are recorded as rejected, never thrown', () => {
 test('commands of any shape never make apply throw', () => {
   const h = baseline();
   const values: unknown[] = [null, true, 0, -1, 1.5, 1e300, '', 'web', 'n1', '5s', '/x', [], ['alpha'], [1], {}, { a: 1 }, { type: 'string' }];
-  const fields = ['name', 'id', 'node', 'group', 'resource', 'resourceType', 'settings', 'values', 'parameters', 'on', 'dependsOn', 'state', 'epoch', 'mode', 'witness'];
+  const fields = ['name', 'id', 'node', 'to', 'group', 'resource', 'resourceType', 'settings', 'values', 'parameters', 'on', 'dependsOn', 'state', 'epoch', 'mode', 'witness'];
   let n = 0;
-  for (const type of ['property.set', 'node.add', 'node.set', 'group.create', 'group.set', 'resource.create', 'resource.set', 'resource.depend', 'resourceType.register', 'quorum.set', 'placement.set', 'resourceState.set', 'disk.add']) {
+  for (const type of ['property.set', 'node.add', 'node.set', 'group.create', 'group.set', 'resource.create', 'resource.set', 'resource.depend', 'resourceType.register', 'quorum.set', 'placement.set', 'resourceState.set', 'disk.add',
+    'group.online', 'group.move', 'group.cleanup', 'resource.offline', 'resource.fail', 'resource.cleanup']) {
     for (const field of fields) {
       for (const value of values) {
         h.apply({ type, [field]: value, settings: { [field]: value, restart: value, deadlines: value } });
@@ -155,10 +158,11 @@ test('corrupt snapshots are refused with E_CORRUPT_SNAPSHOT', () => {
     'null',
     good.slice(0, good.length / 2),
     good.replace('"alpha"', '"alphA"'),
-    good.replace('fcm-db/1', 'fcm-db/2'),
+    good.replace('fcm-db/2', 'fcm-db/1'),
     tampered((s) => ((s.state.nodes[0] as Record<string, unknown>)['voteWeight'] = 'one')),
     tampered((s) => s.state.nodes.push(s.state.nodes[0] as Record<string, unknown>)),
     tampered((s) => delete (s.state as Record<string, unknown>)['quorum']),
+    tampered((s) => (((s.state as unknown as { resourceRequests: Record<string, unknown>[] }).resourceRequests[0] as Record<string, unknown>)['desired'] = 'maybe')),
   ];
   for (const snapshot of bad) {
     assert.throws(() => ClusterDatabase.restore(snapshot), (e: unknown) => e instanceof DbError && e.code === 'E_CORRUPT_SNAPSHOT', snapshot.slice(0, 80));

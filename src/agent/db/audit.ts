@@ -49,6 +49,8 @@ export function summarize(type: string, cmd: Record<string, unknown> | null): st
       return type;
     case 'placement.set':
       return `${type} ${clip(get('group'))} → ${get('node') === null ? 'nowhere' : clip(get('node'))}`;
+    case 'group.move':
+      return `${type} ${clip(get('name'))} → ${typeof get('to') === 'string' ? clip(get('to')) : 'another node'}`;
     case 'resourceState.set':
       return `${type} ${clip(get('resource'))} → ${clip(get('state'))}`;
     case 'quorum.set':

@@ -2,7 +2,7 @@
 // readers that resources share.
 
 import type { CommandContext, Fields, Handler } from './input.js';
-import type { FailbackMode, FailbackWindow, GroupRecord, RestartPolicy } from './schema.js';
+import type { FailbackMode, FailbackWindow, GroupRecord, RestartSettings } from './schema.js';
 import { defaultGroup, findNode } from './schema.js';
 import { listNames, resourcesInGroup } from './queries.js';
 import { show } from './names.js';
@@ -26,13 +26,14 @@ export function readOwners({ state, sink }: CommandContext, fields: Fields, key:
   return ids.length === refs.length ? ids : undefined;
 }
 
-export function readRestart(fields: Fields | undefined, base: RestartPolicy): RestartPolicy {
+export function readRestart(fields: Fields | undefined, base: RestartSettings): RestartSettings {
   if (!fields) return base;
-  fields.only(['maxRestarts', 'period', 'delay']);
+  fields.only(['maxRestarts', 'period', 'delay', 'failGroupOver']);
   return {
     maxRestarts: fields.integer('maxRestarts', 0, 100) ?? base.maxRestarts,
     period: fields.duration('period', 1000, 7 * DAY_MS) ?? base.period,
     delay: fields.duration('delay', 0, 3_600_000) ?? base.delay,
+    failGroupOver: fields.boolean('failGroupOver') ?? base.failGroupOver,
   };
 }
 
@@ -136,6 +137,7 @@ export const groupDelete: Handler = ({ state, cmd, sink }) => {
     for (const resource of resources) {
       s.resources.delete(resource);
       s.resourceStates.delete(resource);
+      s.resourceRequests.delete(resource);
     }
   };
 };

@@ -5,10 +5,10 @@
 // re-created group. A state report must name the current epoch: a late
 // report from an earlier owner is refused, the same way on every node.
 
-import type { Handler } from './input.js';
-import type { ResourceState } from './schema.js';
+import type { CommandContext, Handler } from './input.js';
+import type { GroupRecord, NodeRecord, ResourceState } from './schema.js';
 import { findNode, sortedWhere } from './schema.js';
-import { listNames, resourcesInGroup } from './queries.js';
+import { currentState, listNames, resourcesInGroup } from './queries.js';
 import { show } from './names.js';
 
 export const RESOURCE_STATES: readonly ResourceState[] = ['Offline', 'OnlinePending', 'Online', 'OfflinePending', 'Failed'];
@@ -25,7 +25,37 @@ export const RESOURCE_TRANSITIONS: Readonly<Record<ResourceState, readonly Resou
 /** States in which the resource is (or may be) running on a node: they need the owner and the current epoch. */
 const ACTIVE: readonly ResourceState[] = ['OnlinePending', 'Online', 'OfflinePending'];
 
-export const placementSet: Handler = ({ state, cmd, sink, at }) => {
+/**
+ * Whether `node` may own `group`: a node that runs resources, a possible
+ * owner of the group and of each of its resources. A paused node is
+ * refused (forceable with `pausedForceable`); sharing an anti-affinity
+ * class with a group already there is a warning.
+ */
+export function checkOwner({ state, sink }: CommandContext, group: GroupRecord, node: NodeRecord, field: string, pausedForceable: boolean): void {
+  if (node.kind !== 'node') sink.error('E_INVALID_VALUE', `${node.name} is a witness agent, which never runs resources`, { field });
+  if (node.paused) {
+    const detail = { field, hint: `resume it first: node resume ${node.name}` };
+    if (pausedForceable) sink.forceable('E_NODE_PAUSED', `node ${node.name} is paused`, detail);
+    else sink.error('E_NODE_PAUSED', `node ${node.name} is paused`, detail);
+  }
+  if (group.possibleOwners.length > 0 && !group.possibleOwners.includes(node.id)) {
+    sink.error('E_NOT_POSSIBLE_OWNER', `${node.name} is not a possible owner of group ${group.name}`, { field });
+  }
+  const refusing = resourcesInGroup(state, group.name).filter((r) => r.possibleOwners.length > 0 && !r.possibleOwners.includes(node.id));
+  if (refusing.length > 0) {
+    sink.error('E_NOT_POSSIBLE_OWNER', `${node.name} is not a possible owner of resources ${listNames(refusing.map((r) => r.name))}`, { field });
+  }
+  const clashes = sortedWhere(
+    state.groups,
+    (g) => g.name !== group.name && state.placements.get(g.name)?.node === node.id && g.antiAffinityClasses.some((c) => group.antiAffinityClasses.includes(c)),
+  );
+  if (clashes.length > 0) {
+    sink.warning('E_ANTI_AFFINITY', `groups ${listNames(clashes.map((g) => g.name))} on ${node.name} share an anti-affinity class with ${group.name}`, { field });
+  }
+}
+
+export const placementSet: Handler = (ctx) => {
+  const { state, cmd, sink, at } = ctx;
   cmd.only(['type', 'group', 'node', 'expectedEpoch']);
   const groupName = cmd.name('group', 'group');
   const group = groupName === undefined ? undefined : state.groups.get(groupName);
@@ -39,27 +69,12 @@ export const placementSet: Handler = ({ state, cmd, sink, at }) => {
   if (expectedEpoch !== undefined && expectedEpoch !== current) {
     sink.error('E_CONFLICT', `group ${group.name} is in epoch ${current}, not ${expectedEpoch}: its placement changed meanwhile`, { field: 'expectedEpoch' });
   }
-  if (node) {
-    if (node.kind !== 'node') sink.error('E_INVALID_VALUE', `${node.name} is a witness agent, which never runs resources`, { field: 'node' });
-    if (node.paused) sink.forceable('E_NODE_PAUSED', `node ${node.name} is paused`, { field: 'node', hint: 'resume it first' });
-    if (group.possibleOwners.length > 0 && !group.possibleOwners.includes(node.id)) {
-      sink.error('E_NOT_POSSIBLE_OWNER', `${node.name} is not a possible owner of group ${group.name}`, { field: 'node' });
-    }
-    const refusing = resourcesInGroup(state, group.name).filter((r) => r.possibleOwners.length > 0 && !r.possibleOwners.includes(node.id));
-    if (refusing.length > 0) {
-      sink.error('E_NOT_POSSIBLE_OWNER', `${node.name} is not a possible owner of resources ${listNames(refusing.map((r) => r.name))}`, { field: 'node' });
-    }
-    const clashes = sortedWhere(
-      state.groups,
-      (g) => g.name !== group.name && state.placements.get(g.name)?.node === node.id && g.antiAffinityClasses.some((c) => group.antiAffinityClasses.includes(c)),
-    );
-    if (clashes.length > 0) {
-      sink.warning('E_ANTI_AFFINITY', `groups ${listNames(clashes.map((g) => g.name))} on ${node.name} share an anti-affinity class with ${group.name}`, { field: 'node' });
-    }
-  }
+  if (node) checkOwner(ctx, group, node, 'node', true);
   return (s) => {
     s.placementEpoch += 1;
     s.placements.set(group.name, { group: group.name, node: node?.id ?? null, epoch: s.placementEpoch, at });
+    // A move is over once the group is placed on a node (the first step of a move places it nowhere).
+    if (node && group.move) s.groups.set(group.name, { ...group, move: null });
   };
 };
 
@@ -87,9 +102,7 @@ export const resourceStateSet: Handler = ({ state, cmd, sink, at }) => {
   if (active && node && placement.node !== node.id) {
     sink.error('E_NOT_OWNER', `group ${resource.group} is placed on ${placement.node ?? 'no node'}, not ${node.name}`, { field: 'node' });
   }
-  // A record from an earlier epoch describes an earlier placement: in this one the resource starts Offline.
-  const record = state.resourceStates.get(resource.name);
-  const previous = record && record.epoch === placement.epoch ? record.state : 'Offline';
+  const previous = currentState(state, resource.name, resource.group);
   if (!RESOURCE_TRANSITIONS[previous].includes(next)) {
     sink.error('E_INVALID_TRANSITION', `resource ${resource.name} cannot go from ${previous} to ${next}`, {
       field: 'state',

@@ -2,8 +2,8 @@
 
 import type { CommandContext, Fields, Handler } from './input.js';
 import type { DependencyExpr } from './dependency.js';
-import type { ResourceRecord, RestartPolicy } from './schema.js';
-import { DEFAULT_CHECK_INTERVALS, DEFAULT_DEADLINES, DEFAULT_RESTART, sortedWhere } from './schema.js';
+import type { ResourceRecord, RestartSettings } from './schema.js';
+import { DEFAULT_CHECK_INTERVALS, DEFAULT_DEADLINES, DEFAULT_RESTART, defaultRequests, sortedWhere } from './schema.js';
 import { RESERVED_WORDS, dependencyNames, findCycle, parseDependency, withoutResource } from './dependency.js';
 import { TEXT_MAX_LENGTH } from './input.js';
 import { checkParameters } from './cmd-types.js';
@@ -29,7 +29,7 @@ function readParameters(cmd: Fields, allowNull: boolean): Map<string, string | n
   return out;
 }
 
-function readSettings(ctx: CommandContext, fields: Fields | undefined, base: ResourceSettings, groupRestart: RestartPolicy): ResourceSettings {
+function readSettings(ctx: CommandContext, fields: Fields | undefined, base: ResourceSettings, groupRestart: RestartSettings): ResourceSettings {
   if (!fields) return base;
   fields.only(['restart', 'deadlines', 'checkIntervals', 'possibleOwners', 'isolate']);
   const deadlines = fields.object('deadlines', false);
@@ -123,10 +123,13 @@ export const resourceCreate: Handler = (ctx) => {
   const groupName = cmd.name('group', 'group');
   const group = groupName === undefined ? undefined : state.groups.get(groupName);
   if (groupName !== undefined && !group) sink.error('E_NOT_FOUND', `no group ${groupName}`, { field: 'group' });
-  const typeName = cmd.name('resourceType', 'resource type');
+  const typeName = cmd.typeName('resourceType');
   const type = typeName === undefined ? undefined : state.resourceTypes.get(typeName);
   if (typeName !== undefined && !type) {
-    sink.error('E_NOT_FOUND', `no resource type ${typeName}`, { field: 'resourceType', hint: didYouMean(typeName, state.resourceTypes.keys()) });
+    sink.error('E_NOT_FOUND', `no resource type ${typeName}`, {
+      field: 'resourceType',
+      hint: didYouMean(typeName, state.resourceTypes.keys()) ?? 'resource types lists the types, and OCF agents as ocf:PROVIDER:AGENT',
+    });
   }
   const parameters = readParameters(cmd, false);
   if (type) checkParameters(type, parameters, sink);
@@ -140,6 +143,7 @@ export const resourceCreate: Handler = (ctx) => {
   return (s) => {
     s.resources.set(name, record);
     s.resourceStates.set(name, { resource: name, state: 'Offline', node: null, epoch: 0, since: at, reason: null });
+    s.resourceRequests.set(name, defaultRequests(name));
   };
 };
 
@@ -204,6 +208,7 @@ export const resourceDelete: Handler = ({ state, cmd, sink }) => {
   return (s) => {
     s.resources.delete(resource.name);
     s.resourceStates.delete(resource.name);
+    s.resourceRequests.delete(resource.name);
     for (const dependent of dependents) {
       s.resources.set(dependent.name, { ...dependent, dependsOn: withoutResource(dependent.dependsOn as DependencyExpr, resource.name) });
     }

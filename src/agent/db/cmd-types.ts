@@ -61,9 +61,12 @@ function readParameterSpec(fields: Fields): ParameterSpec | undefined {
 
 export const resourceTypeRegister: Handler = ({ state, cmd, sink }) => {
   cmd.only(['type', 'name', 'kind', 'source', 'parameters']);
-  const name = cmd.name('name', 'resource type');
+  const name = cmd.typeName('name');
   if (name !== undefined && state.resourceTypes.has(name)) sink.error('E_EXISTS', `resource type ${name} exists`, { field: 'name' });
   const kind = cmd.choice('kind', REGISTERED_KINDS, true);
+  if (name?.startsWith('ocf:') && kind !== undefined && kind !== 'ocf') {
+    sink.error('E_INVALID_NAME', `only OCF agents are named ocf:PROVIDER:AGENT, not a type of kind ${kind}`, { field: 'name' });
+  }
   const source = cmd.absolutePath('source', true);
   const specs = cmd.object('parameters', false);
   const parameters: Record<string, ParameterSpec> = {};
@@ -83,7 +86,7 @@ export const resourceTypeRegister: Handler = ({ state, cmd, sink }) => {
 
 export const resourceTypeUnregister: Handler = ({ state, cmd, sink }) => {
   cmd.only(['type', 'name']);
-  const name = cmd.name('name', 'resource type');
+  const name = cmd.typeName('name');
   const type = name === undefined ? undefined : state.resourceTypes.get(name);
   if (name !== undefined && !type) sink.error('E_NOT_FOUND', `no resource type ${name}`, { field: 'name' });
   if (!type) return undefined;

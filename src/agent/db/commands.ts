@@ -13,6 +13,8 @@ export interface RestartPolicyInput {
   maxRestarts?: number;
   period?: DurationInput;
   delay?: DurationInput;
+  /** False: a resource out of restarts stays Failed instead of failing its group over. */
+  failGroupOver?: boolean;
 }
 
 export interface GroupSettingsInput {
@@ -66,6 +68,18 @@ export type ClusterCommand =
   | { type: 'resource.set'; name: string; parameters?: Record<string, string | null>; settings?: ResourceSettingsInput }
   /** `on`: an expression such as `A and (B or C)`; empty clears the dependencies. */
   | { type: 'resource.depend'; name: string; on: string }
+  /** What the group should be; online of an online group (offline of an offline one) changes nothing. */
+  | { type: 'group.online'; name: string }
+  | { type: 'group.offline'; name: string }
+  /** Online, on node `to` (name or id), or on the best node other than its owner when `to` is absent or null. */
+  | { type: 'group.move'; name: string; to?: string | null }
+  /** Failed resources of the group's current placement become Offline; the leader forgets the group's failures. */
+  | { type: 'group.cleanup'; name: string }
+  | { type: 'resource.online'; name: string }
+  | { type: 'resource.offline'; name: string }
+  /** A simulated failure of an online resource, for testing the restart and failover policy. */
+  | { type: 'resource.fail'; name: string }
+  | { type: 'resource.cleanup'; name: string }
   | { type: 'resourceType.register'; name: string; kind: 'ocf' | 'lsb' | 'plugin'; source: string; parameters?: Record<string, ParameterSpecInput> }
   | { type: 'resourceType.unregister'; name: string }
   /** `ioTimeout` (T) and `watchdogTime` (W) as read from the disk's superblock. */

@@ -11,7 +11,7 @@ import type { CommandPlan } from './validate.js';
 import type { ClusterProperties, PropertyKey } from './properties.js';
 import type {
   AdminKeyRecord, ClusterState, DiskRecord, GroupRecord, GroupState, NodeRecord, PlacementRecord, QuorumSettings,
-  ResourceRecord, ResourceStateRecord, ResourceTypeRecord,
+  ResourceRecord, ResourceRequestRecord, ResourceState, ResourceStateRecord, ResourceTypeRecord,
 } from './schema.js';
 import type { Report } from './report.js';
 import { DbError, ReportSink } from './report.js';
@@ -22,6 +22,7 @@ import { emptyState, findNode, sortedValues, sortedWhere } from './schema.js';
 import { filterHistory, summarize } from './audit.js';
 import { isRecord } from './input.js';
 import { planCommand } from './validate.js';
+import { currentState } from './queries.js';
 
 export interface ApplyResult {
   index: number;
@@ -254,17 +255,31 @@ export class ClusterDatabase {
     return copy(this.state.resourceStates.get(resource));
   }
 
+  listResourceRequests(): ResourceRequestRecord[] {
+    return copy(sortedValues(this.state.resourceRequests));
+  }
+
+  /** What administrators asked of the resource (desired state, fail and cleanup requests). */
+  getResourceRequest(resource: string): ResourceRequestRecord | undefined {
+    return copy(this.state.resourceRequests.get(resource));
+  }
+
+  /** The resource's state in its group's current placement epoch (a record from an earlier epoch counts as Offline). */
+  currentState(resource: string): ResourceState | undefined {
+    const record = this.state.resources.get(resource);
+    return record && currentState(this.state, record.name, record.group);
+  }
+
   /**
    * A group's state from its resources' states in the current placement
-   * epoch (a record from an earlier epoch counts as Offline).
+   * epoch (a record from an earlier epoch counts as Offline). A group
+   * without resources is Online while it is placed on a node.
    */
   groupState(name: string): GroupState | undefined {
     if (!this.state.groups.has(name)) return undefined;
-    const epoch = this.state.placements.get(name)?.epoch ?? 0;
-    const states = sortedWhere(this.state.resources, (r) => r.group === name)
-      .map((r) => this.state.resourceStates.get(r.name))
-      .map((s) => (s && s.epoch === epoch ? s.state : 'Offline'));
-    if (states.length > 0 && states.every((s) => s === 'Online')) return 'Online';
+    const states = sortedWhere(this.state.resources, (r) => r.group === name).map((r) => currentState(this.state, r.name, name));
+    if (states.length === 0) return (this.state.placements.get(name)?.node ?? null) === null ? 'Offline' : 'Online';
+    if (states.every((s) => s === 'Online')) return 'Online';
     if (states.some((s) => s === 'OnlinePending' || s === 'OfflinePending')) return 'Pending';
     if (states.includes('Online')) return 'PartialOnline';
     if (states.includes('Failed')) return 'Failed';

@@ -120,6 +120,13 @@ export function dependencyNames(expr: DependencyExpr): string[] {
   return [...new Set(expr.args.flatMap(dependencyNames))].sort();
 }
 
+/** Whether the expression holds when exactly the resources for which `online` holds are online. */
+export function dependencyHolds(expr: DependencyExpr, online: (name: string) => boolean): boolean {
+  if (expr.op === 'ref') return online(expr.name);
+  const holds = (arg: DependencyExpr): boolean => dependencyHolds(arg, online);
+  return expr.op === 'and' ? expr.args.every(holds) : expr.args.some(holds);
+}
+
 /** The expression with every reference to `name` taken out (a deleted resource); null when nothing is left. */
 export function withoutResource(expr: DependencyExpr, name: string): DependencyExpr | null {
   if (expr.op === 'ref') return expr.name === name ? null : expr;

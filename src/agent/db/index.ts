@@ -17,7 +17,7 @@ export {
   NAME_MAX_LENGTH, formatDuration, formatWitnessSpec, parseAddress, parseDuration, parseWitnessSpec, validateName,
 } from './names.js';
 export type { DurationResult } from './names.js';
-export { RESERVED_WORDS, dependencyNames, findCycle, formatDependency, parseDependency } from './dependency.js';
+export { RESERVED_WORDS, dependencyHolds, dependencyNames, findCycle, formatDependency, parseDependency } from './dependency.js';
 export type { DependencyExpr, DependencyParse } from './dependency.js';
 export { RESOURCE_STATES, RESOURCE_TRANSITIONS } from './cmd-placement.js';
 export { canonicalJson, fnv1a64 } from './canonical.js';

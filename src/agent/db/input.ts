@@ -6,7 +6,7 @@
 import type { ClusterState } from './schema.js';
 import type { ReportSink } from './report.js';
 import { didYouMean } from './suggest.js';
-import { formatDuration, isAbsolutePath, parseDuration, show, validateName } from './names.js';
+import { formatDuration, isAbsolutePath, parseDuration, show, validateName, validateTypeName } from './names.js';
 
 /** Longest free-text field, in characters (paths, commands, keys). */
 export const TEXT_MAX_LENGTH = 4096;
@@ -88,6 +88,17 @@ export class Fields {
   name(key: string, what: string, required = true): string | undefined {
     if (!this.present(key, required)) return undefined;
     const problem = validateName(this.get(key), what, this.pathOf(key));
+    if (problem) {
+      this.sink.add(problem);
+      return undefined;
+    }
+    return this.get(key) as string;
+  }
+
+  /** A resource type name: a name, or `ocf:PROVIDER:AGENT`. */
+  typeName(key: string): string | undefined {
+    if (!this.present(key, true)) return undefined;
+    const problem = validateTypeName(this.get(key), this.pathOf(key));
     if (problem) {
       this.sink.add(problem);
       return undefined;

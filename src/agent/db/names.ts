@@ -35,6 +35,21 @@ export function validateName(value: unknown, what: string, field?: string): Repo
   return null;
 }
 
+/**
+ * A resource type name: a name, or `ocf:PROVIDER:AGENT` for an OCF agent,
+ * as `resource types` lists installed agents.
+ */
+export function validateTypeName(value: unknown, field?: string): Report | null {
+  if (typeof value === 'string' && value.startsWith('ocf:')) {
+    const parts = value.split(':');
+    if (parts.length !== 3) {
+      return report('E_INVALID_NAME', 'error', `resource type name ${show(value)} must be ocf:PROVIDER:AGENT`, { field, hint: 'e.g. ocf:heartbeat:IPaddr2; see resource types' });
+    }
+    return validateName(parts[1], 'OCF provider', field) ?? validateName(parts[2], 'OCF agent', field);
+  }
+  return validateName(value, 'resource type', field);
+}
+
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 
 export type DurationResult = { ok: true; ms: number } | { ok: false; report: Report };

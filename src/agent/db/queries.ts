@@ -1,11 +1,21 @@
 // Questions several commands ask of the state. All walks are in key order.
 
-import type { ClusterState, NodeRecord, QuorumMode, ResourceRecord, ResourceTypeKind } from './schema.js';
+import type { ClusterState, NodeRecord, QuorumMode, ResourceRecord, ResourceState, ResourceTypeKind } from './schema.js';
 import type { ReportSink } from './report.js';
 import { sortedWhere } from './schema.js';
 
 export function resourceKind(state: ClusterState, resource: ResourceRecord): ResourceTypeKind | undefined {
   return state.resourceTypes.get(resource.type)?.kind;
+}
+
+/**
+ * The resource's state in its group's current placement epoch: a record
+ * from an earlier epoch describes an earlier placement, in which the
+ * resource is Offline.
+ */
+export function currentState(state: ClusterState, resource: string, group: string): ResourceState {
+  const record = state.resourceStates.get(resource);
+  return record !== undefined && record.epoch === (state.placements.get(group)?.epoch ?? 0) ? record.state : 'Offline';
 }
 
 export function resourcesInGroup(state: ClusterState, group: string): ResourceRecord[] {

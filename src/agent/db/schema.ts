@@ -36,11 +36,28 @@ export interface FailbackWindow {
   endHour: number;
 }
 
-/** Restart a failed resource in place up to `maxRestarts` times within `period` ms, waiting `delay` ms first; then fail the group over. */
+/** Restart a failed resource in place up to `maxRestarts` times within `period` ms, waiting `delay` ms first. */
 export interface RestartPolicy {
   maxRestarts: number;
   period: number;
   delay: number;
+}
+
+/** A restart policy and what happens past it. */
+export interface RestartSettings extends RestartPolicy {
+  /** True: a resource out of restarts fails its group over. False: it stays Failed where it is, until cleanup. */
+  failGroupOver: boolean;
+}
+
+/** What an administrator wants of a group or resource; the placement planner and the nodes pursue it. */
+export type DesiredState = 'online' | 'offline';
+
+/** An administrator's move, pursued until a placement on a node is committed. */
+export interface GroupMove {
+  /** Target node id; null: the best node other than `from`. */
+  to: string | null;
+  /** Owner node id when the move was asked; null: it was placed nowhere. */
+  from: string | null;
 }
 
 export interface GroupRecord {
@@ -59,8 +76,14 @@ export interface GroupRecord {
   antiAffinityClasses: string[];
   /** 0-3000; higher starts first and drains last; 0 never starts automatically. */
   priority: number;
-  /** Restart policy of resources that do not set their own. */
-  restart: RestartPolicy;
+  /** Restart settings of resources that do not set their own. */
+  restart: RestartSettings;
+  /** Set by group online / offline (and move: online); a new group is offline. */
+  desired: DesiredState;
+  /** Set by group move; cleared by group offline and by the next placement on a node. */
+  move: GroupMove | null;
+  /** Bumped by group cleanup: the leader forgets the group's failures and holds when it sees it grow. */
+  cleanupRequest: number;
 }
 
 /** Time allowed for each operation before it is terminated, in ms. */
@@ -86,8 +109,8 @@ export interface ResourceRecord {
   parameters: Record<string, string>;
   /** Resources of the same group that must be online first. */
   dependsOn: DependencyExpr | null;
-  /** `null`: the group's restart policy. */
-  restart: RestartPolicy | null;
+  /** `null`: the group's restart settings. */
+  restart: RestartSettings | null;
   deadlines: OperationDeadlines;
   checkIntervals: CheckIntervals;
   /** Node ids; empty means no restriction beyond the group's. */
@@ -171,6 +194,26 @@ export interface ResourceStateRecord {
   reason: string | null;
 }
 
+/**
+ * What administrators asked of a resource at run time. Kept apart from its
+ * configuration (ResourceRecord), because taking a resource offline or
+ * failing it on purpose is an operation, not a change of configuration,
+ * and from the states the nodes report (ResourceStateRecord).
+ */
+export interface ResourceRequestRecord {
+  resource: string;
+  /** Set by resource online / offline; a new resource is online: it runs whenever its group does. */
+  desired: DesiredState;
+  /**
+   * Bumped by resource fail. The node running the resource fails it (as if
+   * its health check had failed) when it sees the count grow; a node that
+   * takes the group over counts from the value it finds.
+   */
+  failRequest: number;
+  /** Bumped by resource cleanup: the leader forgets the resource's restarts when it sees it grow. */
+  cleanupRequest: number;
+}
+
 /** Everything the replicated state machine holds except the audit history. */
 export interface ClusterState {
   /** Bumped by every applied (not rejected) command. */
@@ -188,11 +231,16 @@ export interface ClusterState {
   adminKeys: Map<string, AdminKeyRecord>;
   placements: Map<string, PlacementRecord>;
   resourceStates: Map<string, ResourceStateRecord>;
+  resourceRequests: Map<string, ResourceRequestRecord>;
 }
 
-export const DEFAULT_RESTART: RestartPolicy = { maxRestarts: 3, period: 900_000, delay: 1000 };
+export const DEFAULT_RESTART: RestartSettings = { maxRestarts: 3, period: 900_000, delay: 1000, failGroupOver: true };
 export const DEFAULT_DEADLINES: OperationDeadlines = { start: 60_000, stop: 60_000, quickCheck: 10_000, thoroughCheck: 60_000 };
 export const DEFAULT_CHECK_INTERVALS: CheckIntervals = { quick: 5000, thorough: 60_000 };
+
+export function defaultRequests(resource: string): ResourceRequestRecord {
+  return { resource, desired: 'online', failRequest: 0, cleanupRequest: 0 };
+}
 
 export function defaultGroup(name: string): GroupRecord {
   return {
@@ -206,14 +254,21 @@ export function defaultGroup(name: string): GroupRecord {
     antiAffinityClasses: [],
     priority: 2000,
     restart: { ...DEFAULT_RESTART },
+    desired: 'offline',
+    move: null,
+    cleanupRequest: 0,
   };
 }
 
-function param(type: ParameterType, required: boolean, description: string): ParameterSpec {
-  return { type, required, default: null, description };
+function param(type: ParameterType, required: boolean, description: string, defaultValue: string | null = null): ParameterSpec {
+  return { type, required, default: defaultValue, description };
 }
 
-/** Types that ship with fcm; they cannot be unregistered. */
+/**
+ * Types that ship with fcm; they cannot be unregistered. The process and ip
+ * parameters are those their implementations (src/agent/types/) describe;
+ * a test keeps the two in step.
+ */
 export function builtinResourceTypes(): ResourceTypeRecord[] {
   return [
     {
@@ -228,16 +283,22 @@ export function builtinResourceTypes(): ResourceTypeRecord[] {
     {
       name: 'ip', kind: 'ip', source: null, builtin: true,
       parameters: {
-        address: param('string', true, 'floating address with prefix length, e.g. 10.0.0.50/24'),
-        interface: param('string', false, 'interface to add it to (default: the one whose subnet matches)'),
+        address: param('string', true, 'address with prefix length, e.g. 10.0.0.50/24 or fd00::50/64'),
+        interface: param('string', false, 'interface to add it to (default: the one with an address in the same subnet)'),
+        netns: param('string', false, 'network namespace (ip netns) to work in (default: the node\'s own)'),
       },
     },
     {
       name: 'process', kind: 'process', source: null, builtin: true,
       parameters: {
-        command: param('string', true, 'command line of the long-running process'),
-        cwd: param('string', false, 'working directory'),
-        user: param('string', false, 'user to run as'),
+        command: param('string', true, 'command line, split into words and run without a shell'),
+        env: param('string', false, 'environment as NAME=value words (PATH and LANG are set unless given)'),
+        cwd: param('string', false, 'working directory', '/'),
+        user: param('string', false, 'user to run as, with its primary and supplementary groups (default: root)'),
+        stopTimeout: param('duration', false, 'time between SIGTERM and SIGKILL when going offline', '10s'),
+        probe: param('string', false, 'health probe: tcp://HOST:PORT, http(s)://HOST:PORT/PATH (2xx/3xx) or command:COMMAND (exit 0)'),
+        probeLevel: param('string', false, 'which check runs the probe: quick or thorough', 'thorough'),
+        probeTimeout: param('duration', false, 'time one probe attempt may take', '5s'),
       },
     },
   ];
@@ -257,6 +318,7 @@ export function emptyState(): ClusterState {
     adminKeys: new Map(),
     placements: new Map(),
     resourceStates: new Map(),
+    resourceRequests: new Map(),
   };
 }
 

@@ -4,7 +4,7 @@
 import type { AuditRecord } from './audit.js';
 import type {
   AdminKeyRecord, ClusterState, DiskRecord, GroupRecord, NodeRecord, PlacementRecord, QuorumSettings,
-  ResourceRecord, ResourceStateRecord, ResourceTypeRecord,
+  ResourceRecord, ResourceRequestRecord, ResourceStateRecord, ResourceTypeRecord,
 } from './schema.js';
 import type { PropertyKey, PropertyValue } from './properties.js';
 import { isRecord } from './input.js';
@@ -12,7 +12,8 @@ import { isPropertyKey, parsePropertyValue } from './properties.js';
 import { ReportSink } from './report.js';
 import { sortedValues } from './schema.js';
 
-export const SNAPSHOT_FORMAT = 'fcm-db/1';
+/** Version 2 added desired states, moves, fail and cleanup requests, and failGroupOver. */
+export const SNAPSHOT_FORMAT = 'fcm-db/2';
 
 export interface SnapshotBody {
   appliedIndex: number;
@@ -37,6 +38,7 @@ export interface PlainState {
   adminKeys: AdminKeyRecord[];
   placements: PlacementRecord[];
   resourceStates: ResourceStateRecord[];
+  resourceRequests: ResourceRequestRecord[];
   audit: AuditRecord[];
 }
 
@@ -57,6 +59,7 @@ export function toPlain(body: SnapshotBody): PlainState {
     adminKeys: sortedValues(state.adminKeys),
     placements: sortedValues(state.placements),
     resourceStates: sortedValues(state.resourceStates),
+    resourceRequests: sortedValues(state.resourceRequests),
     audit: body.audit,
   };
 }
@@ -104,7 +107,8 @@ const properties: Shape = (v, p) => {
   return null;
 };
 
-const restart = object({ maxRestarts: int, period: int, delay: int });
+const restart = object({ maxRestarts: int, period: int, delay: int, failGroupOver: bool });
+const desired = oneOf('online', 'offline');
 const nodeIds = list(str);
 const report = object(
   { code: str, severity: oneOf('error', 'warning'), message: str, hint: str, field: str, forceable: bool },
@@ -124,7 +128,8 @@ const SHAPE = object({
   groups: list(object({
     name: str, preferredOwners: nodeIds, possibleOwners: nodeIds, failoverThreshold: int, failoverPeriod: int,
     failback: oneOf('never', 'immediate', 'window'), failbackWindow: nullable(object({ startHour: int, endHour: int })),
-    antiAffinityClasses: list(str), priority: int, restart,
+    antiAffinityClasses: list(str), priority: int, restart, desired, move: nullable(object({ to: nullable(str), from: nullable(str) })),
+    cleanupRequest: int,
   })),
   resources: list(object({
     name: str, group: str, type: str, parameters: dict(str), dependsOn: nullable(dependency), restart: nullable(restart),
@@ -146,6 +151,7 @@ const SHAPE = object({
     resource: str, state: oneOf('Offline', 'OnlinePending', 'Online', 'OfflinePending', 'Failed'),
     node: nullable(str), epoch: int, since: int, reason: nullable(str),
   })),
+  resourceRequests: list(object({ resource: str, desired, failRequest: int, cleanupRequest: int })),
   audit: list(object(
     {
       index: int, term: int, at: nullable(int), actor: nullable(str), requestId: nullable(str),
@@ -182,6 +188,7 @@ export function fromPlain(plain: unknown): SnapshotBody {
     adminKeys: toMap(p.adminKeys, (k) => k.name, 'adminKeys'),
     placements: toMap(p.placements, (x) => x.group, 'placements'),
     resourceStates: toMap(p.resourceStates, (x) => x.resource, 'resourceStates'),
+    resourceRequests: toMap(p.resourceRequests, (x) => x.resource, 'resourceRequests'),
   };
   return { appliedIndex: p.appliedIndex, appliedTerm: p.appliedTerm, state, audit: p.audit };
 }

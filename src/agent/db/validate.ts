@@ -15,6 +15,9 @@ import { groupCreate, groupDelete, groupSet } from './cmd-groups.js';
 import { resourceCreate, resourceDelete, resourceDepend, resourceSet } from './cmd-resources.js';
 import { resourceTypeRegister, resourceTypeUnregister } from './cmd-types.js';
 import { placementSet, resourceStateSet } from './cmd-placement.js';
+import {
+  groupCleanup, groupMove, groupOffline, groupOnline, resourceCleanup, resourceFail, resourceOffline, resourceOnline,
+} from './cmd-operations.js';
 import { didYouMean } from './suggest.js';
 import { show } from './names.js';
 
@@ -26,10 +29,18 @@ const HANDLERS: Readonly<Record<CommandType, Handler>> = {
   'group.create': groupCreate,
   'group.delete': groupDelete,
   'group.set': groupSet,
+  'group.online': groupOnline,
+  'group.offline': groupOffline,
+  'group.move': groupMove,
+  'group.cleanup': groupCleanup,
   'resource.create': resourceCreate,
   'resource.delete': resourceDelete,
   'resource.set': resourceSet,
   'resource.depend': resourceDepend,
+  'resource.online': resourceOnline,
+  'resource.offline': resourceOffline,
+  'resource.fail': resourceFail,
+  'resource.cleanup': resourceCleanup,
   'resourceType.register': resourceTypeRegister,
   'resourceType.unregister': resourceTypeUnregister,
   'disk.add': diskAdd,

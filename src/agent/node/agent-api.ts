@@ -20,6 +20,8 @@ import type { JoinMember } from './cluster-file.js';
 import { MembershipOps } from './membership-ops.js';
 import type { NodeAgent } from './node-agent.js';
 import { agentIdentity, agentStatus, clusterStatus, nodeView, nodeViews } from './views.js';
+import { groupMethods } from './group-ops.js';
+import { resourceMethods } from './resource-ops.js';
 
 /** here: the asked node. leader: only the leader. view: the leader's view if there is a leader, else the asked node's. */
 type Route = 'here' | 'leader' | 'view';
@@ -27,7 +29,10 @@ type Route = 'here' | 'leader' | 'view';
 type Params = Record<string, unknown>;
 type Handler = (params: Params, caller: Caller) => Promise<unknown>;
 
-const VIEWER_METHODS: ReadonlySet<ApiMethod> = new Set(['agent.identity', 'agent.status', 'cluster.status', 'node.list', 'node.show', 'config.get', 'config.history']);
+const VIEWER_METHODS: ReadonlySet<ApiMethod> = new Set([
+  'agent.identity', 'agent.status', 'cluster.status', 'node.list', 'node.show', 'config.get', 'config.history',
+  'group.show', 'group.list', 'resource.show', 'resource.list', 'resource.types',
+]);
 const ADMIN_METHODS: ReadonlySet<ApiMethod> = new Set(['cluster.create', 'cluster.join', 'cluster.destroy', 'node.add', 'node.remove', 'node.evict']);
 
 /**
@@ -40,6 +45,8 @@ const DEFAULT_WORK_TIMEOUT_MS = 10_000;
 const FORWARD_MARGIN_MS = 5_000;
 const CREATE_TIMEOUT_MS = 10_000;
 const VIEW_FORWARD_TIMEOUT_MS = 3_000;
+/** How long a forwarded change waits for this node to apply it before answering anyway, ms. */
+const APPLY_WAIT_MS = 1_000;
 const workTimeout = (method: ApiMethod): number => WORK_TIMEOUT_MS[method] ?? DEFAULT_WORK_TIMEOUT_MS;
 
 export class AgentApi {
@@ -71,9 +78,24 @@ export class AgentApi {
       if (forwarded && route === 'leader' && this.agent.raftStatus()?.role !== 'leader') {
         throw new AgentError('E_NOT_LEADER', 'this node is not the leader any more', 'retry: the request goes to the new leader');
       }
-      if (leader !== null && leader !== self) return this.forward(leader, method, params, caller, route);
+      if (leader !== null && leader !== self) {
+        const result = await this.forward(leader, method, params, caller, route);
+        if (route === 'leader') await this.applied(result);
+        return result;
+      }
     }
     return this.handlers[method](params, caller);
+  }
+
+  /**
+   * After a change the leader made for a request asked here: waits (briefly)
+   * until this node applied the change's log index, so that a read asked
+   * here next sees it.
+   */
+  private async applied(result: unknown): Promise<void> {
+    const index = typeof result === 'object' && result !== null && 'index' in result && typeof result.index === 'number' ? result.index : null;
+    if (index === null) return;
+    await this.agent.waitFor(`this node to apply index ${index}`, APPLY_WAIT_MS, () => (this.agent.db()?.appliedIndex ?? 0) >= index).catch(() => undefined);
   }
 
   /** The leader's id; waits up to two election timeouts for one. `optional`: null at once instead of waiting. */
@@ -183,6 +205,8 @@ export class AgentApi {
         ...(typeof p.sinceIndex === 'number' ? { sinceIndex: p.sinceIndex } : {}),
         ...(typeof p.type === 'string' ? { type: p.type } : {}),
       }),
+      ...groupMethods(agent),
+      ...resourceMethods(agent),
     };
   }
 
@@ -215,10 +239,14 @@ export class AgentApi {
 function routeOf(method: ApiMethod, params: Params): Route {
   switch (method) {
     case 'node.add': case 'node.remove': case 'node.evict': case 'node.pause': case 'node.resume': case 'config.set':
+    case 'group.create': case 'group.delete': case 'group.set': case 'group.online': case 'group.offline': case 'group.move': case 'group.cleanup':
+    case 'resource.create': case 'resource.delete': case 'resource.set': case 'resource.depend':
+    case 'resource.online': case 'resource.offline': case 'resource.fail': case 'resource.cleanup':
       return 'leader';
     case 'cluster.status': case 'node.list': case 'node.show':
       return params.consistent === true ? 'leader' : 'view';
     case 'config.get': case 'config.history':
+    case 'group.show': case 'group.list': case 'resource.show': case 'resource.list':
       return params.consistent === true ? 'leader' : 'here';
     default:
       return 'here';

@@ -43,6 +43,21 @@ const values: Check = (v, f) => {
 
 const NODE = { node: { check: str(63), required: true } };
 
+/** An object whose contents the cluster database judges (group and resource settings). */
+const object: Check = (v, f) => (isObject(v) ? [] : [`${f} must be an object`]);
+
+/** Resource parameters: NAME: value, and with `removable`, NAME: null to remove one. */
+const parameters = (removable: boolean): Check => (v, f) => {
+  if (!isObject(v)) return [`${f} must be an object of NAME: value`];
+  return Object.entries(v).flatMap(([key, value]) =>
+    typeof value === 'string' || (removable && value === null) ? [] : [`${f}.${key} must be a string${removable ? ' or null' : ''}`]);
+};
+
+const GROUP = { group: { check: str(63), required: true } };
+const RESOURCE = { resource: { check: str(63), required: true } };
+/** A dependency expression may be empty: no dependencies. */
+const expression: Check = (v, f) => (typeof v === 'string' && v.length <= 4096 ? [] : [`${f} must be an expression of at most 4096 characters`]);
+
 export const METHOD_PARAMS: Record<ApiMethod, Record<string, FieldSpec>> = {
   'agent.identity': {},
   'agent.status': {},
@@ -65,6 +80,34 @@ export const METHOD_PARAMS: Record<ApiMethod, Record<string, FieldSpec>> = {
   'config.get': { key: { check: str(100) }, consistent: { check: bool } },
   'config.set': { values: { check: values, required: true }, force: { check: bool } },
   'config.history': { limit: { check: count(1) }, sinceIndex: { check: count(0) }, type: { check: str(100) } },
+  'group.create': { ...GROUP, settings: { check: object } },
+  'group.delete': { ...GROUP, force: { check: bool } },
+  'group.set': { ...GROUP, settings: { check: object, required: true } },
+  'group.show': { ...GROUP, consistent: { check: bool } },
+  'group.list': { consistent: { check: bool } },
+  'group.online': GROUP,
+  'group.offline': GROUP,
+  'group.move': { ...GROUP, to: { check: str(63) } },
+  'group.cleanup': GROUP,
+  'resource.create': {
+    ...RESOURCE,
+    group: { check: str(63), required: true },
+    type: { check: str(200), required: true },
+    parameters: { check: parameters(false) },
+    dependsOn: { check: expression },
+    settings: { check: object },
+    force: { check: bool },
+  },
+  'resource.delete': { ...RESOURCE, force: { check: bool } },
+  'resource.set': { ...RESOURCE, parameters: { check: parameters(true) }, settings: { check: object }, force: { check: bool } },
+  'resource.depend': { ...RESOURCE, on: { check: expression, required: true } },
+  'resource.show': { ...RESOURCE, consistent: { check: bool } },
+  'resource.list': { group: { check: str(63) }, consistent: { check: bool } },
+  'resource.online': RESOURCE,
+  'resource.offline': RESOURCE,
+  'resource.fail': RESOURCE,
+  'resource.cleanup': RESOURCE,
+  'resource.types': {},
 };
 
 export const API_METHODS = Object.keys(METHOD_PARAMS) as ApiMethod[];

@@ -67,6 +67,7 @@ export function agentStatus(agent: NodeAgent): AgentStatus {
   const now = performance.now();
   const leaderId = status?.leader ?? null;
   const leaderLease = status && status.role === 'leader' && status.leaderLeaseUntil > now ? status.leaderLeaseUntil - now : null;
+  const gaps = agent.heartbeatGaps.figures(now);
   return {
     identity: agentIdentity(agent),
     cluster: session ? { id: session.record.clusterId, name: session.record.clusterName } : null,
@@ -81,6 +82,10 @@ export function agentStatus(agent: NodeAgent): AgentStatus {
     uptimeMs: Math.round(now - agent.startedAt),
     rssBytes: process.memoryUsage.rss(),
     eventLoopDelayP99Ms: Math.round(agent.loopDelay.p99Ms() * 100) / 100,
+    eventLoopDelayMaxMs: Math.round(agent.loopDelay.maxMs() * 100) / 100,
+    heartbeatGapP99Ms: gaps.p99Ms,
+    heartbeatGapMaxMs: gaps.maxMs,
+    heartbeatIntervalMs: session?.timing.raft.heartbeatIntervalMs ?? null,
     peers: Object.entries(agent.linkStats()).map(([id, links]) => ({ id, control: links.control.up, bulk: links.bulk.up })),
   };
 }

@@ -1,16 +1,24 @@
 // fcm status, fcm cluster create | status | destroy.
-//   --json: status and create print ClusterStatus; destroy prints {destroyed: [node ids]}.
+//   --json: status prints ClusterStatus with `groups` (GroupSummary[]); create
+//   prints ClusterStatus; destroy prints {destroyed: [node ids]}.
+import type { ClusterStatus } from '../../client/api.js';
 import { pollUntil } from '../../client/poll.js';
 import type { CommandContext, CommandResult, Invocation } from '../command-spec.js';
 import { FcmError } from '../errors.js';
 import { renderKeyValues } from '../render.js';
 import { addNodeAt, waitTimeoutMs } from './node-add.js';
 import { renderClusterStatus } from './views.js';
+import { renderGroupsAtAGlance, summarize } from './group-views.js';
+import type { GroupSummary } from './group-views.js';
+
+/** What fcm status --json prints: the cluster status and every group at a glance. */
+export type StatusWithGroups = ClusterStatus & { groups: GroupSummary[] };
 
 export async function clusterStatus(context: CommandContext): Promise<CommandResult> {
   const client = await context.connect();
-  const status = await client.call('cluster.status', {});
-  return { data: status, text: () => renderClusterStatus(status) };
+  const [status, groups] = await Promise.all([client.call('cluster.status', {}), client.call('group.list', {})]);
+  const data: StatusWithGroups = { ...status, groups: summarize(groups) };
+  return { data, text: () => `${renderClusterStatus(status)}\n${renderGroupsAtAGlance(data.groups)}` };
 }
 
 export async function clusterCreate(invocation: Invocation, context: CommandContext): Promise<CommandResult> {

@@ -1,4 +1,5 @@
 // fcm node list | show | remove | evict | pause | resume (add: node-add.ts).
+//   pause --drain waits, unless --no-wait, until no group is placed on the node.
 //   --json: list prints NodeView[]; show, pause, resume print NodeView;
 //   remove and evict print {removed: node}.
 import type { AgentClient } from '../../client/agent-client.js';
@@ -44,7 +45,17 @@ export async function nodePause(invocation: Invocation, context: CommandContext)
   const drain = invocation.options.drain === true;
   const accepted = await context.spin(`pausing ${name}${drain ? ' (draining its groups)' : ''}`, () => client.call('node.pause', { node: name, drain }));
   const node = await settle(context, client, accepted, 'Paused', (n) => n.state === 'Paused');
+  if (drain && context.globals.wait) await drained(context, client, node.name);
   return { data: node, text: () => renderNode(node) };
+}
+
+/** Waits until no group is placed on the node any more. */
+async function drained(context: CommandContext, client: AgentClient, node: string): Promise<void> {
+  await context.spin(`waiting for the groups on ${node} to move`, () =>
+    pollUntil(`the groups on ${node} to move away`, async () => {
+      const groups = await client.call('group.list', {});
+      return groups.every((g) => g.owner !== node) ? true : undefined;
+    }, { timeoutMs: waitTimeoutMs(context) }));
 }
 
 export async function nodeResume(invocation: Invocation, context: CommandContext): Promise<CommandResult> {
