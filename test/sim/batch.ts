@@ -23,11 +23,14 @@ export interface BatchOptions {
   start: number;
   count: number;
   bug?: BugName;
+  /** Resources on every seed (true), none (false), or as each seed picks (absent). */
+  resources?: boolean;
   stopAtFirstFailure?: boolean;
 }
 
-export function replayCommand(seed: number, bug?: BugName): string {
-  return `npm run sim -- --seed ${seed} --trace${bug !== undefined ? ` --bug ${bug}` : ''}`;
+export function replayCommand(seed: number, bug?: BugName, resources?: boolean): string {
+  const mode = resources === true ? ' --resources' : resources === false ? ' --no-resources' : '';
+  return `npm run sim -- --seed ${seed} --trace${mode}${bug !== undefined ? ` --bug ${bug}` : ''}`;
 }
 
 export function runSeeds(opts: BatchOptions): BatchResult {
@@ -35,11 +38,11 @@ export function runSeeds(opts: BatchOptions): BatchResult {
   const failures: SeedFailure[] = [];
   let seeds = 0;
   for (let seed = opts.start; seed < opts.start + opts.count; seed++) {
-    const r = runSeed({ seed, ...(opts.bug !== undefined ? { bug: opts.bug } : {}) });
+    const r = runSeed({ seed, ...(opts.bug !== undefined ? { bug: opts.bug } : {}), ...(opts.resources !== undefined ? { resources: opts.resources } : {}) });
     seeds++;
     addStats(stats, r.stats);
     if (r.violation !== null) {
-      failures.push({ seed, checker: r.violation.checker, detail: r.violation.detail, replay: replayCommand(seed, opts.bug) });
+      failures.push({ seed, checker: r.violation.checker, detail: r.violation.detail, replay: replayCommand(seed, opts.bug, opts.resources) });
       if (opts.stopAtFirstFailure) break;
     }
   }

@@ -6,6 +6,8 @@ import { checkAppliedState } from './checkers/applied-state.js';
 import { checkCommitted } from './checkers/committed.js';
 import type { CommitEvent } from './checkers/committed.js';
 import { checkDurablePromises } from './checkers/durable-promises.js';
+import { checkGroupExclusion } from './checkers/groups.js';
+import type { ProcessEvent } from './checkers/groups.js';
 import { checkLeadersPerTerm } from './checkers/leaders.js';
 import { checkLeases } from './checkers/lease.js';
 import { checkLogMatching } from './checkers/log-matching.js';
@@ -141,4 +143,22 @@ test('durable promises: a vote or term forgotten across a restart fails', () => 
     { kind: 'restarted', at: 10, node: 'n2', hardState: { term: 4, votedFor: null, commit: 0 } },
   ]);
   assert.equal(forgotTerm?.checker, 'durable-promises');
+});
+
+test('group exclusion: a group active on two nodes at once fails; a hand-over after the last process ended passes', () => {
+  const p = (at: number, node: string, resource: string, kind: 'start' | 'end', group = 'g1'): ProcessEvent => ({ at, node, group, resource, kind });
+  const ok = checkGroupExclusion([
+    p(0, 'n1', 'a', 'start'),
+    p(1, 'n1', 'b', 'start'),
+    p(5, 'n1', 'b', 'end'),
+    p(6, 'n2', 'x', 'start', 'g2'), // another group may run anywhere
+    p(7, 'n1', 'a', 'end'),
+    p(7.5, 'n2', 'a', 'start'),
+    p(8, 'n2', 'b', 'start'),
+  ]);
+  assert.equal(ok, null);
+  const v = checkGroupExclusion([p(0, 'n1', 'a', 'start'), p(1, 'n1', 'b', 'start'), p(2, 'n1', 'a', 'end'), p(3, 'n2', 'a', 'start')]);
+  assert.equal(v?.checker, 'group-exclusive');
+  assert.equal(v?.at, 3);
+  assert.match(v?.detail ?? '', /g1 started on n2 .* active on n1 since 0\.000 \(b\)/);
 });

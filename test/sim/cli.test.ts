@@ -25,6 +25,18 @@ test('--seeds N --json prints one line of summed counts and exits 0', () => {
   }
 });
 
+test('--resources runs the resource world on every seed; a lease bug is caught by the group checker', () => {
+  const r = sim('--seeds', '2', '--json', '--resources');
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim()) as Record<string, unknown>;
+  assert.equal(out.resourceRuns, 2);
+  const none = JSON.parse(sim('--seeds', '2', '--json', '--no-resources').stdout.trim()) as Record<string, unknown>;
+  assert.equal(none.resourceRuns, 0);
+  const bug = sim('--seed', '11', '--bug', 'noSettlingAfterElection');
+  assert.equal(bug.status, 1, bug.stdout);
+  assert.match(bug.stdout, /FAILED group-exclusive/);
+});
+
 test('a failing seed exits 1 and prints its checker and replay command; --seed replays it', () => {
   const r = sim('--seeds', '5', '--bug', 'replyBeforeVoteDurable');
   assert.equal(r.status, 1);

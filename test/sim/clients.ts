@@ -20,6 +20,8 @@ export interface ClientWorld {
   /** The up node that believes it leads in the highest term, if any. */
   leaderGuess(): SimNode | null;
   upNodes(): SimNode[];
+  /** Up and not paused: a paused agent takes no requests. */
+  available(node: SimNode): boolean;
   /** After calling into a node's core: take its Ready, observe it. */
   touched(node: SimNode): void;
   scheduleClient(at: number, client: string): void;
@@ -81,7 +83,7 @@ export class Clients {
     const up = this.world.upNodes();
     const node = guess !== null && this.rng.chance(0.85) ? guess : up.length > 0 ? this.rng.pick(up) : null;
     const key = this.rng.pick(this.keyNames());
-    if (node === null) {
+    if (node === null || !this.world.available(node)) {
       this.world.scheduleClient(this.world.now + this.think(), client);
       return;
     }
@@ -148,7 +150,7 @@ export class Clients {
   readServed(node: SimNode, requestId: string): void {
     const op = this.readsById.get(requestId);
     if (op === undefined || op.node !== node.id || op.life !== node.life) return;
-    op.value = node.kv.get(op.key);
+    op.value = node.sm.get(op.key);
     this.world.trace(node.id, `client ${op.client} read ${op.key} -> ${op.value ?? 'null'}`);
     this.history.push(this.finish(op, this.world.now));
     this.stats.readsServed++;

@@ -45,6 +45,11 @@ export class Liveness {
     }
   }
 
+  /** The nodes healed for the liveness phase (empty before it). */
+  healedSet(): ReadonlySet<NodeId> {
+    return this.healed ?? new Set();
+  }
+
   mayRestart(id: NodeId): boolean {
     return this.healed === null || this.healed.has(id);
   }
@@ -58,7 +63,7 @@ export class Liveness {
       done = false;
       if (w.clients.pendingFor(FINAL_CLIENT, key)) continue;
       const leader = w.leaderGuess();
-      if (leader !== null && this.healed?.has(leader.id)) w.clients.read(FINAL_CLIENT, leader, key);
+      if (leader !== null && this.healed?.has(leader.id) && w.available(leader)) w.clients.read(FINAL_CLIENT, leader, key);
     }
     return done;
   }
@@ -70,10 +75,15 @@ export class Liveness {
       return st === undefined ? `${id}:down` : `${id}:${st.role}/t${st.term}/c${st.commitIndex}/a${st.appliedIndex}/l${st.lastIndex}`;
     });
     const missing = w.clients.keyNames().filter((k) => w.clients.completedReads(FINAL_CLIENT, k) === 0);
+    const stuck = w.resources?.stuckGroups(this.healedSet()) ?? [];
+    const what = [
+      ...(missing.length > 0 ? [`no leader served reads of ${missing.join(',')}`] : []),
+      ...(stuck.length > 0 ? [`groups not running whole on a healed node: ${stuck.join(' ')}`] : []),
+    ];
     return {
       checker: 'liveness',
       at: w.now,
-      detail: `no leader served reads of ${missing.join(',')} within ${LIVENESS_BOUND_MS} ms of healing; ${states.join(' ')}`,
+      detail: `${what.join('; ')} within ${LIVENESS_BOUND_MS} ms of healing; ${states.join(' ')}`,
     };
   }
 

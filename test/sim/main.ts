@@ -1,6 +1,8 @@
 // The simulator's command line (`npm run sim -- ...`):
 //   --seeds N [--start S] [--json] [--bug NAME]   run seeds S..S+N-1 (S defaults to 1)
 //   --seed S [--trace] [--bug NAME]               replay one seed, with a readable trace
+//   --resources | --no-resources                  the resource world on every seed, or on none
+//                                                 (default: on the half of the seeds that pick it)
 // Exit codes: 0 all passed; 1 a safety checker failed; 2 liveness failed;
 // 3 the core threw; 64 usage error.
 import { BUG_NAMES, runSeed } from './world.js';
@@ -15,14 +17,15 @@ interface Args {
   json: boolean;
   trace: boolean;
   bug: BugName | undefined;
+  resources: boolean | undefined;
 }
 
 class UsageError extends Error {}
 
-const USAGE = 'usage: npm run sim -- --seeds N [--start S] [--json] [--bug NAME] | --seed S [--trace] [--bug NAME]';
+const USAGE = 'usage: npm run sim -- --seeds N [--start S] [--json] [--bug NAME] [--resources|--no-resources] | --seed S [--trace] [--bug NAME] [--resources|--no-resources]';
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { seeds: null, seed: null, start: 1, json: false, trace: false, bug: undefined };
+  const args: Args = { seeds: null, seed: null, start: 1, json: false, trace: false, bug: undefined, resources: undefined };
   const int = (flag: string, v: string | undefined): number => {
     const n = Number(v);
     if (v === undefined || !Number.isSafeInteger(n)) throw new UsageError(`${flag} needs an integer, got ${v ?? 'nothing'}`);
@@ -45,6 +48,10 @@ function parseArgs(argv: string[]): Args {
         break;
       case '--trace':
         args.trace = true;
+        break;
+      case '--resources':
+      case '--no-resources':
+        args.resources = a === '--resources';
         break;
       case '--bug': {
         const b = argv[++i];
@@ -72,6 +79,7 @@ function replayOne(args: Args, seed: number): number {
     trace: true,
     ...(args.trace ? { onTraceLine: (line: string) => process.stdout.write(`${line}\n`) } : {}),
     ...(args.bug !== undefined ? { bug: args.bug } : {}),
+    ...(args.resources !== undefined ? { resources: args.resources } : {}),
   });
   const s = r.stats;
   const summary = `seed ${seed}: ${r.violation === null ? 'ok' : `FAILED ${r.violation.checker}`} (${s.simulatedMs.toFixed(0)} ms simulated, ${s.events} events, ` +
@@ -79,7 +87,7 @@ function replayOne(args: Args, seed: number): number {
   process.stdout.write(`${summary}\n`);
   if (r.violation !== null) {
     process.stdout.write(`${r.violation.checker}: ${r.violation.detail}\n`);
-    if (!args.trace) process.stdout.write(`last events:\n${r.traceTail.join('\n')}\nreplay: ${replayCommand(seed, args.bug)}\n`);
+    if (!args.trace) process.stdout.write(`last events:\n${r.traceTail.join('\n')}\nreplay: ${replayCommand(seed, args.bug, args.resources)}\n`);
     return exitCodeFor([r.violation]);
   }
   return 0;
@@ -87,7 +95,12 @@ function replayOne(args: Args, seed: number): number {
 
 function runMany(args: Args, count: number): number {
   const startedAt = performance.now();
-  const b = runSeeds({ start: args.start, count, ...(args.bug !== undefined ? { bug: args.bug } : {}) });
+  const b = runSeeds({
+    start: args.start,
+    count,
+    ...(args.bug !== undefined ? { bug: args.bug } : {}),
+    ...(args.resources !== undefined ? { resources: args.resources } : {}),
+  });
   const wallMs = Math.round(performance.now() - startedAt);
   const report = (f: SeedFailure): string => `FAIL seed ${f.seed}: ${f.checker}: ${f.detail}\n  replay: ${f.replay}\n`;
   if (args.json) {
@@ -100,7 +113,7 @@ function runMany(args: Args, count: number): number {
     process.stdout.write(
       `${b.seeds} seeds, ${b.failures.length} failed in ${wallMs} ms: ${s.elections} elections, ${s.crashes} crashes, ${s.tornTails} torn tails, ` +
         `${s.partitions} partitions, ${s.snapshotsInstalled} snapshots installed, ${s.membershipChanges} membership changes, ${s.clientOps} client ops, ` +
-        `${s.messagesDropped} messages dropped\n`,
+        `${s.messagesDropped} messages dropped; ${s.resourceRuns} resource runs: ${s.processStarts} process starts, ${s.processDeaths} deaths, ${s.pauses} pauses, ${s.isolations} isolations\n`,
     );
   }
   return exitCodeFor(b.failures);

@@ -2,8 +2,9 @@
 // duplication, and directed link cuts that model symmetric and one-way
 // partitions. A cut drops messages both when sent and when due for
 // delivery (packets in flight die with the link). Messages are cloned on
-// send so that no node shares an object with another.
-import type { Message, NodeId } from '../../src/agent/consensus/types.js';
+// send so that no node shares an object with another. Consensus messages
+// and the agents' own (leases, reports, orders) share the links.
+import type { NodeId } from '../../src/agent/consensus/types.js';
 import type { WorldParams } from './params.js';
 import type { SimRng } from './rng.js';
 
@@ -12,6 +13,12 @@ export interface NetworkStats {
   messagesDropped: number;
   messagesDuplicated: number;
   partitions: number;
+}
+
+/** Anything sent from one node to another. */
+export interface Addressed {
+  from: NodeId;
+  to: NodeId;
 }
 
 export type PartitionShape = 'split' | 'isolate' | 'bridge' | 'one-way' | 'links' | 'heal';
@@ -38,7 +45,7 @@ export class SimNetwork {
   }
 
   /** Delivery delays (ms) for one message: none if lost, two if duplicated. */
-  send(msg: Message): { copy: Message; delay: number }[] {
+  send<M extends Addressed>(msg: M): { copy: M; delay: number }[] {
     this.stats.messagesSent++;
     if (this.blocked(msg.from, msg.to) || this.rng.chance(this.lossProb)) {
       this.stats.messagesDropped++;
@@ -46,13 +53,13 @@ export class SimNetwork {
     }
     const copies = this.rng.chance(this.dupProb) ? 2 : 1;
     if (copies === 2) this.stats.messagesDuplicated++;
-    const out: { copy: Message; delay: number }[] = [];
+    const out: { copy: M; delay: number }[] = [];
     for (let i = 0; i < copies; i++) out.push({ copy: structuredClone(msg), delay: this.delay() });
     return out;
   }
 
   /** Called when a message is due: it dies if the link is cut now. */
-  deliverable(msg: Message): boolean {
+  deliverable(msg: Addressed): boolean {
     if (!this.blocked(msg.from, msg.to)) return true;
     this.stats.messagesDropped++;
     return false;
@@ -132,6 +139,13 @@ export class SimNetwork {
     this.cut.clear();
     this.stats.partitions++;
     for (const b of nodes) if (b !== lone) this.cutBoth(lone, b);
+  }
+
+  /** Nobody hears `lone` any more, while it still hears everyone (a targeted one-way partition). */
+  mute(lone: NodeId, nodes: readonly NodeId[]): void {
+    this.cut.clear();
+    this.stats.partitions++;
+    for (const b of nodes) if (b !== lone) this.cut.add(`${lone}>${b}`);
   }
 
   /** Liveness phase: the healed set talks freely; everyone else is cut off from it. */

@@ -14,8 +14,8 @@ import type { Entry, Membership, Message, NodeId, Ready, ReadFailure, ReadState,
 import type { SimClock } from './clock.js';
 import { SimDisk } from './disk.js';
 import type { StoreWrite } from './disk.js';
-import { KvStateMachine } from './kv.js';
 import type { SimRng } from './rng.js';
+import { SimStateMachine } from './state-machine.js';
 
 /** What the shell reports to, and asks of, the world around it. */
 export interface NodeHost {
@@ -54,7 +54,7 @@ export interface StartOptions {
 
 export class SimNode {
   readonly disk = new SimDisk();
-  readonly kv = new KvStateMachine();
+  readonly sm = new SimStateMachine();
   raft: RaftNode | null = null;
   /** Bumped at every crash so that events of an earlier life are ignored. */
   life = 0;
@@ -73,6 +73,8 @@ export class SimNode {
   wakeGen = 0;
   /** True time by which every fsync issued so far completes (fsyncs finish in order). */
   syncsDoneAt = 0;
+  /** True time until which the agent process (consensus and controller) is paused; its events wait. */
+  agentPausedUntil = 0;
   private inflight: InflightReady[] = [];
   private pendingReads: ReadState[] = [];
   private compaction: { snapshot: Snapshot; mark: number } | null = null;
@@ -91,7 +93,7 @@ export class SimNode {
   start(opts: StartOptions): RestoredState {
     const restored = this.disk.restore();
     const snap = restored.snapshot;
-    this.kv.restore(snap?.data ?? '');
+    this.sm.restore(snap?.data ?? '');
     this.appliedIndex = snap?.meta.index ?? 0;
     this.appliedTerm = snap?.meta.term ?? 0;
     this.snapshotIndex = this.appliedIndex;
@@ -121,6 +123,7 @@ export class SimNode {
     this.flushPending = false;
     this.wakeLocal = NaN;
     this.wakeGen++;
+    this.agentPausedUntil = 0;
   }
 
   /** Takes every Ready the core has, in order. */
@@ -185,7 +188,7 @@ export class SimNode {
   }
 
   private restoreSnapshot(host: NodeHost, snapshot: Snapshot): void {
-    this.kv.restore(snapshot.data);
+    this.sm.restore(snapshot.data);
     this.appliedIndex = snapshot.meta.index;
     this.appliedTerm = snapshot.meta.term;
     this.appliedMembership = snapshot.meta.membership;
@@ -194,7 +197,7 @@ export class SimNode {
   }
 
   private apply(host: NodeHost, e: Entry): void {
-    this.kv.apply(e);
+    this.sm.apply(e);
     this.appliedIndex = e.index;
     this.appliedTerm = e.term;
     if (e.kind === 'config') this.appliedMembership = JSON.parse(e.data) as Membership;
@@ -215,7 +218,7 @@ export class SimNode {
     if (this.raft === null || this.compaction !== null || this.appliedIndex - this.snapshotIndex < every) return;
     const snapshot: Snapshot = {
       meta: { index: this.appliedIndex, term: this.appliedTerm, membership: this.appliedMembership },
-      data: this.kv.serialize(),
+      data: this.sm.serialize(),
     };
     this.snapshotIndex = this.appliedIndex;
     this.write(host, { kind: 'compact', snapshot });

@@ -14,6 +14,16 @@ test('the same seed twice yields an identical trace', () => {
   assert.notEqual(other.traceHash, a.traceHash);
 });
 
+test('a run with the resource world replays exactly too, and tracing does not change it', () => {
+  const a = runSeed({ seed: 7, trace: true, resources: true });
+  const b = runSeed({ seed: 7, trace: true, resources: true });
+  assert.ok(a.stats.processStarts > 0, 'resources ran');
+  assert.equal(a.traceHash, b.traceHash);
+  assert.deepEqual(a.stats, b.stats);
+  assert.notEqual(a.traceHash, runSeed({ seed: 7, trace: true, resources: false }).traceHash);
+  assert.deepEqual(runSeed({ seed: 7, resources: true }).stats, a.stats);
+});
+
 test('tracing does not change the run', () => {
   const traced = runSeed({ seed: 11, trace: true });
   const plain = runSeed({ seed: 11 });

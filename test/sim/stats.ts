@@ -28,6 +28,16 @@ export interface RunStats extends NetworkStats, ClientStats {
   /** True ms from the start of the liveness phase until every key was read. */
   livenessMs: number;
   linearizabilityInconclusive: number;
+  /** Runs with the resource world. */
+  resourceRuns: number;
+  /** Resource processes started, died by themselves, and pauses of agents, monitors, guards or nodes. */
+  processStarts: number;
+  processDeaths: number;
+  pauses: number;
+  /** Nodes cut off or muted right after (or as) a grant left for them. */
+  isolations: number;
+  /** True ms from the start of the liveness phase until every group ran whole on a healed node. */
+  groupsConvergedMs: number;
 }
 
 export function emptyStats(): RunStats {
@@ -54,6 +64,12 @@ export function emptyStats(): RunStats {
     simulatedMs: 0,
     livenessMs: 0,
     linearizabilityInconclusive: 0,
+    resourceRuns: 0,
+    processStarts: 0,
+    processDeaths: 0,
+    pauses: 0,
+    isolations: 0,
+    groupsConvergedMs: 0,
     messagesSent: 0,
     messagesDropped: 0,
     messagesDuplicated: 0,

@@ -2,7 +2,9 @@
 // all driven from one seed through one event queue in true time (ms).
 // Checkers run after every event that touched a node (checks.ts); the
 // linearizability check runs at the end. A run is a safety phase under
-// faults (faults.ts) followed by a liveness phase (liveness.ts).
+// faults (faults.ts) followed by a liveness phase (liveness.ts). In resource
+// runs (resource-sim.ts) every node also runs the real lease and group
+// controllers over a simulated monitor, guard and resource world.
 import type { PlantedBugs } from '../../src/agent/consensus/raft.js';
 import type { Entry, Membership, Message, NodeId, ReadFailure, Snapshot } from '../../src/agent/consensus/types.js';
 import { checkLinearizable } from './checkers/linearizable.js';
@@ -21,13 +23,27 @@ import type { NodeHost } from './node.js';
 import { describeParams, drawParams, LIVENESS_BOUND_MS } from './params.js';
 import { EventQueue } from './queue.js';
 import type { WorldParams } from './params.js';
+import type { AgentBugs } from './agent.js';
+import { describeResources, drawResourceParams, resourceOverrides } from './resource-params.js';
+import type { ResourceParams } from './resource-params.js';
+import { ResourceSim } from './resource-sim.js';
+import type { ResEvent } from './resource-sim.js';
 import { SimRng } from './rng.js';
 import { emptyStats } from './stats.js';
 import type { RunStats } from './stats.js';
 import { describeMessage, Trace } from './trace.js';
 
-export type BugName = keyof PlantedBugs;
-export const BUG_NAMES: readonly BugName[] = ['commitOldTermEntries', 'replyBeforeVoteDurable', 'grantVoteWithoutUpToDateCheck', 'noVoterStickiness'];
+export type RaftBugName = keyof PlantedBugs;
+export type LeaseBugName = keyof AgentBugs;
+export type BugName = RaftBugName | LeaseBugName;
+export const RAFT_BUG_NAMES: readonly RaftBugName[] = ['commitOldTermEntries', 'replyBeforeVoteDurable', 'grantVoteWithoutUpToDateCheck', 'noVoterStickiness'];
+/** Lease bugs need the resource world: a run with one of them always has resources. */
+export const LEASE_BUG_NAMES: readonly LeaseBugName[] = ['anchorAtReceipt', 'settleWithoutRho', 'noSettlingAfterElection'];
+export const BUG_NAMES: readonly BugName[] = [...RAFT_BUG_NAMES, ...LEASE_BUG_NAMES];
+
+export function isLeaseBug(bug: BugName | undefined): bug is LeaseBugName {
+  return LEASE_BUG_NAMES.includes(bug as LeaseBugName);
+}
 
 export interface RunOptions {
   seed: number;
@@ -38,6 +54,8 @@ export interface RunOptions {
   onTraceLine?: (line: string) => void;
   /** Replaces some of the drawn parameters (directed scenarios in tests). */
   params?: Partial<WorldParams>;
+  /** Run the resource world on every seed (true), on none (false), or on the half the seed picks (absent). */
+  resources?: boolean;
 }
 
 export interface RunResult {
@@ -50,6 +68,7 @@ export interface RunResult {
   /** The last trace lines before the end (when tracing). */
   traceTail: string[];
   params: WorldParams;
+  resourceParams: ResourceParams;
 }
 
 export type SimEvent =
@@ -67,7 +86,8 @@ export type SimEvent =
   | { type: 'timeout'; opId: number }
   | { type: 'retire'; node: NodeId }
   | { type: 'liveness' }
-  | { type: 'final-read' };
+  | { type: 'final-read' }
+  | { type: 'res'; ev: ResEvent };
 
 const CLUSTER_ID = 'sim-cluster';
 /** How long after `now` a timer whose deadline already passed fires (true ms: 1 µs). */
@@ -96,12 +116,15 @@ export class World implements NodeHost, ClientWorld {
   private readonly faults: Faults;
   readonly membership: MembershipDriver;
   private readonly liveness: Liveness;
+  readonly resourceParams: ResourceParams;
+  /** The resource side of the run; null when the seed runs none. */
+  readonly resources: ResourceSim | null;
   /** Consecutive wakes asked for in the past (a core that never moves its deadline would spin forever). */
   private pastDeadlines = 0;
 
   constructor(readonly opts: RunOptions) {
     const root = new SimRng(opts.seed);
-    this.params = { ...drawParams(root.fork()), ...opts.params };
+    const drawn = { ...drawParams(root.fork()), ...opts.params };
     this.worldRng = root.fork();
     this.coreRng = root.fork();
     this.clockRng = root.fork();
@@ -110,7 +133,14 @@ export class World implements NodeHost, ClientWorld {
     const memberRng = root.fork();
     const livenessRng = root.fork();
     const faultRng = root.fork();
-    this.bugs = opts.bug === undefined ? undefined : { [opts.bug]: true };
+    // Drawn last, from their own streams, so that runs without resources draw what they always drew.
+    const resourceDrawRng = root.fork();
+    const resourceRng = root.fork();
+    const leaseBug = isLeaseBug(opts.bug);
+    const initialIds = Array.from({ length: drawn.nodes }, (_, i) => `n${i + 1}`);
+    this.resourceParams = drawResourceParams(resourceDrawRng, drawn.config, initialIds, leaseBug ? true : opts.resources);
+    this.params = this.resourceParams.enabled ? { ...drawn, ...resourceOverrides(drawn, this.resourceParams), ...opts.params } : drawn;
+    this.bugs = opts.bug === undefined || leaseBug ? undefined : { [opts.bug]: true };
     this.tracing = opts.trace === true || opts.onTraceLine !== undefined;
     this.tracer = new Trace(this.tracing, opts.onTraceLine ?? null, 40);
     this.network = new SimNetwork(netRng, this.params, this.stats);
@@ -119,11 +149,16 @@ export class World implements NodeHost, ClientWorld {
     this.membership = new MembershipDriver(memberRng, this);
     this.liveness = new Liveness(this, livenessRng);
     this.faults = new Faults(this, faultRng);
+    this.resources = null;
+    if (this.resourceParams.enabled) {
+      this.resources = new ResourceSim(this, this.resourceParams, resourceRng, leaseBug ? { [opts.bug as LeaseBugName]: true } : {}, initialIds);
+    }
   }
 
   run(): RunResult {
     const p = this.params;
     this.trace('sim', `seed ${this.opts.seed}: ${describeParams(p)}${this.opts.bug ? ` bug=${this.opts.bug}` : ''}`);
+    if (this.resources !== null) this.trace('sim', `resources: ${describeResources(this.resourceParams)}`);
     const bootstrap: Membership = { members: [] };
     const initial: SimNode[] = [];
     for (let i = 0; i < p.nodes; i++) {
@@ -136,6 +171,7 @@ export class World implements NodeHost, ClientWorld {
       this.startNode(node);
     }
     this.faults.start();
+    this.resources?.start();
     this.schedule(this.worldRng.exp(p.membershipEveryMs), { type: 'membership' });
     for (let c = 1; c <= p.clients; c++) this.schedule(this.worldRng.float(0, 50), { type: 'client', client: `c${c}` });
     this.schedule(p.safetyMs, { type: 'liveness' });
@@ -164,6 +200,10 @@ export class World implements NodeHost, ClientWorld {
     }
     this.stats.elections = this.checks.elections;
     this.stats.simulatedMs = this.now;
+    if (this.resources !== null) {
+      const r = this.resources.stats;
+      Object.assign(this.stats, { resourceRuns: 1, ...r });
+    }
     return {
       seed: this.opts.seed,
       violation: this.violation,
@@ -172,6 +212,7 @@ export class World implements NodeHost, ClientWorld {
       traceLines: this.tracer.lines,
       traceTail: this.tracer.lastLines(),
       params: p,
+      resourceParams: this.resourceParams,
     };
   }
 
@@ -187,7 +228,7 @@ export class World implements NodeHost, ClientWorld {
         return this.deliver(ev.msg);
       case 'wake': {
         const node = this.nodes.get(ev.node);
-        if (node?.raft == null || node.wakeGen !== ev.gen) return;
+        if (node?.raft == null || node.wakeGen !== ev.gen || this.paused(node, ev)) return;
         node.wakeLocal = NaN; // re-arm after the tick even if the core names the same deadline
         this.stats.ticks++;
         if (this.tracing) this.trace(node.id, 'tick');
@@ -196,7 +237,7 @@ export class World implements NodeHost, ClientWorld {
       }
       case 'sync': {
         const node = this.nodes.get(ev.node);
-        if (node?.raft == null || node.life !== ev.life) return;
+        if (node?.raft == null || node.life !== ev.life || this.paused(node, ev)) return;
         this.stats.fsyncs++;
         if (this.tracing) this.trace(node.id, `fsync done up to write ${ev.mark}`);
         node.synced(this, ev.mark);
@@ -204,7 +245,7 @@ export class World implements NodeHost, ClientWorld {
       }
       case 'flush': {
         const node = this.nodes.get(ev.node);
-        if (node?.raft == null || node.life !== ev.life) return;
+        if (node?.raft == null || node.life !== ev.life || this.paused(node, ev)) return;
         this.flush(node);
         return this.settle(node);
       }
@@ -252,14 +293,29 @@ export class World implements NodeHost, ClientWorld {
         this.schedule(this.now, { type: 'final-read' });
         return;
       case 'final-read':
-        if (this.liveness.finalReads()) {
+        // Both are asked every time, so that each records when it was met.
+        if ([this.liveness.finalReads(), this.resources?.groupsUp(this.liveness.healedSet()) ?? true].every(Boolean)) {
           this.stats.livenessMs = this.now - this.params.safetyMs;
           this.phase = 'done';
         } else {
           this.schedule(this.now + 50, { type: 'final-read' });
         }
         return;
+      case 'res':
+        return this.resources?.dispatch(ev.ev);
     }
+  }
+
+  /** A paused agent handles nothing: the event waits for the resume. */
+  private paused(node: SimNode, ev: SimEvent): boolean {
+    if (node.agentPausedUntil <= this.now) return false;
+    this.schedule(node.agentPausedUntil, ev);
+    return true;
+  }
+
+  /** Whether `node` is up and its agent not paused (clients and final reads go to such nodes only). */
+  available(node: SimNode): boolean {
+    return node.up && node.agentPausedUntil <= this.now;
   }
 
   private deliver(msg: Message): void {
@@ -269,6 +325,8 @@ export class World implements NodeHost, ClientWorld {
       return;
     }
     if (!this.network.deliverable(msg)) return;
+    if (this.paused(node, { type: 'deliver', msg })) return;
+    this.resources?.heard(node, msg.from);
     if (this.tracing) this.trace(node.id, `recv ${describeMessage(msg)}`);
     const local = this.localNow(node);
     if (this.params.tickOnDeliver) {
@@ -316,7 +374,8 @@ export class World implements NodeHost, ClientWorld {
       `start term=${hs.term} vote=${hs.votedFor ?? '-'} commit=${hs.commit} snap=${snap?.meta.index ?? 0} log=${restored.entries.length} ` +
         `clock=${node.clock.rate.toFixed(4)}x${fresh && bootstrap ? ' bootstrap' : ''}`,
     );
-    this.checks.started(node.id, this.now, restored, node.kv.hash());
+    this.checks.started(node.id, this.now, restored, node.sm.hash());
+    this.resources?.nodeStarted(node);
     this.touched(node);
   }
 
@@ -334,6 +393,7 @@ export class World implements NodeHost, ClientWorld {
 
   /** The node stops: volatile state gone, its clients' operations in doubt. */
   private down(node: SimNode): void {
+    this.resources?.nodeDown(node);
     node.crash();
     this.checks.down(node.id, this.now);
     this.clients.nodeDown(node);
@@ -451,12 +511,12 @@ export class World implements NodeHost, ClientWorld {
   restoredSnapshot(node: SimNode, snapshot: Snapshot): void {
     this.stats.snapshotsInstalled++;
     if (this.tracing) this.trace(node.id, `installed snapshot ${snapshot.meta.index}/${snapshot.meta.term}`);
-    this.checks.snapshotRestored(node.id, this.now, snapshot.meta.index, node.kv.hash());
+    this.checks.snapshotRestored(node.id, this.now, snapshot.meta.index, node.sm.hash());
   }
 
   applied(node: SimNode, entry: Entry): void {
     const first = this.checks.highestCommitted < entry.index;
-    this.checks.applied(node.id, this.now, entry, node.raft?.status().term ?? 0, node.kv.hash());
+    this.checks.applied(node.id, this.now, entry, node.raft?.status().term ?? 0, node.sm.hash());
     this.check(this.clients.applied(node, entry));
     if (entry.kind === 'config' && first) this.membership.committed(entry);
   }

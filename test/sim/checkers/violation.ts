@@ -8,6 +8,7 @@ export type CheckerName =
   | 'applied-state'
   | 'linearizable'
   | 'durable-promises'
+  | 'group-exclusive'
   | 'liveness'
   | 'exception';
 
