@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,9 +15,48 @@ import type { AgentIdentity, ApiErrorBody } from '../../src/client/api.js';
 /** The CLI of the same build as this test file (dist-NAME/test/agent → dist-NAME/src/cli/main.js). */
 export const CLI_MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
+/**
+ * A temp directory; `remove` first stops, by PID, every process whose command
+ * line names it: an agent's lease guard outlives a SIGKILLed agent (it kills
+ * the agent's groups and waits for the agent to come back).
+ */
 export async function tempDir(prefix: string): Promise<{ path: string; remove: () => Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), prefix));
-  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+  return {
+    path,
+    remove: async () => {
+      await stopProcessesUnder(path);
+      await rm(path, { recursive: true, force: true });
+    },
+  };
+}
+
+/** PIDs of processes whose command line names `dir` or a path inside it (agents kept there, and their guards). */
+export async function processesUnder(dir: string): Promise<number[]> {
+  const out: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    // The directory itself as an argument (arguments end in NUL), or a path inside it.
+    if (cmdline.includes(`${dir}\0`) || cmdline.includes(`${dir}/`)) out.push(Number(entry));
+  }
+  return out;
+}
+
+/** SIGTERM (a guard then kills its groups and removes its cgroups), and SIGKILL what is left after 5 s. */
+async function stopProcessesUnder(dir: string): Promise<void> {
+  const signal = (pids: number[], sig: NodeJS.Signals): void => {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // It exited meanwhile.
+      }
+    }
+  };
+  signal(await processesUnder(dir), 'SIGTERM');
+  const gone = await waitUntil('processes to exit', async () => (await processesUnder(dir)).length === 0, 5000).catch(() => false);
+  if (gone !== true) signal(await processesUnder(dir), 'SIGKILL');
 }
 
 export async function waitUntil<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000): Promise<T> {

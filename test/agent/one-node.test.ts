@@ -46,6 +46,7 @@ test('a fresh agent makes its identity, creates a cluster, leads it, holds a lea
     assert.ok(status.leaseRemainingMs !== null && status.leaseRemainingMs > 0 && status.leaseRemainingMs <= 1000);
     assert.ok(status.rssBytes > 0);
     assert.ok(status.eventLoopDelayP99Ms >= 0);
+    assert.ok(status.eventLoopDelayMaxMs >= status.eventLoopDelayP99Ms);
 
     const set = await call<{ index: number; properties: Record<string, unknown> }>(agent.socket, 'config.set', { values: { historyLimit: '500' } });
     assert.equal(set.properties.historyLimit, 500);

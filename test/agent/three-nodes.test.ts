@@ -53,6 +53,12 @@ test('three agents: join, replicate, survive SIGKILL of a follower and of the le
       const nodes = await call<NodeView[]>(n1.socket, 'node.list');
       return nodes.every((n) => n.leaseRemainingMs !== null && n.leaseRemainingMs > 0);
     });
+    // Followers measure the gaps between the leader's heartbeats (agent.status).
+    await waitUntil('heartbeat gaps on every follower', async () => {
+      const statuses = await Promise.all(agents.map((a) => call<AgentStatus>(a.socket, 'agent.status')));
+      return statuses.every((s) => s.heartbeatIntervalMs === 100
+        && (s.role === 'leader' || (s.heartbeatGapP99Ms !== null && s.heartbeatGapMaxMs !== null && s.heartbeatGapMaxMs >= s.heartbeatGapP99Ms)));
+    });
 
     // SIGTERM of the leader: it hands leadership over first, then exits 0.
     const termed = await leaderOf(agents);

@@ -18,6 +18,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Membership, RaftStatus } from '../consensus/types.js';
+import type { OwnerOrder, ResourceReport } from '../core/controller-io.js';
 import type { Placement } from '../core/lease-granter.js';
 import { LivenessView } from '../core/membership.js';
 import type { ApplyResult } from '../db/database.js';
@@ -37,7 +38,10 @@ import type { ClusterSession } from './cluster-session.js';
 import { loadClusterRecord, removeClusterRecord, saveClusterRecord } from './cluster-file.js';
 import type { ClusterRecord, JoinMember } from './cluster-file.js';
 import { handleExec } from './exec.js';
+import { GroupLeader } from './group-leader.js';
+import { GroupRunner } from './group-runner.js';
 import { LeadershipHandover } from './handover.js';
+import { HeartbeatGapMonitor } from './heartbeat-gaps.js';
 import { loadOrCreateIdentity, renewIncarnation } from './identity.js';
 import type { NodeIdentity } from './identity.js';
 import type { Logger } from './logger.js';
@@ -45,10 +49,14 @@ import { LoopDelayMonitor } from './loop-delay.js';
 import { NodeLeases } from './node-leases.js';
 import { PeerApi } from './peer-api.js';
 import { PeerChannels } from './peer-channels.js';
+import type { ChannelEndpoint } from './peer-channels.js';
 import { PeerRoster } from './peer-roster.js';
-import { makePrivateDirectory } from './state-files.js';
+import { isObject, makePrivateDirectory } from './state-files.js';
 import { StateDirLock } from './state-lock.js';
 import { timingFrom } from './timing.js';
+
+/** How long SIGTERM waits for this node's groups to move to other nodes, ms. */
+const DRAIN_TIMEOUT_MS = 15_000;
 
 /** The agent's SSH port when --listen names none; the CLI dials the same by default. */
 export const DEFAULT_AGENT_PORT = 7422;
@@ -86,11 +94,18 @@ export class NodeAgent {
   session: ClusterSession | null = null;
   liveness: LivenessView;
   readonly leases: NodeLeases;
+  /** This node's groups: the lease guard, the resource monitors and the node controller. */
+  readonly groups: GroupRunner;
+  /** The leader's placement loop (acts only while this node leads). */
+  readonly groupLeader: GroupLeader;
+  private readonly groupsEndpoint: ChannelEndpoint;
   readonly peerApi: PeerApi;
   readonly api: AgentApi;
   readonly handover: LeadershipHandover;
   readonly startedAt = now();
   readonly loopDelay = new LoopDelayMonitor();
+  /** Per cluster session: a gap across a leave and a join is no gap. */
+  heartbeatGaps = new HeartbeatGapMonitor(now());
   /** `host:port` others dial. */
   address = '';
   private readonly transport: SshTransport;
@@ -128,7 +143,29 @@ export class NodeAgent {
       placements: () => this.placements(),
       isClusterNode: (id) => this.db()?.getNode(id) !== undefined,
       log: this.log,
+      onChange: (change) => this.groups.onLease(change),
     });
+    this.groups = new GroupRunner({
+      nodeId: identity.nodeId,
+      stateDir: options.stateDir,
+      timing: timingFrom(new ClusterDatabase().getProperties()).lease,
+      log: this.log,
+      holderLease: () => this.leases.holderLease(),
+      confirmStopped: (pair) => this.leases.confirmStopped(pair),
+      db: () => this.db(),
+      report: (cmd) => this.sendReport(cmd),
+    });
+    this.groupLeader = new GroupLeader({
+      nodeId: identity.nodeId,
+      log: this.log,
+      leader: () => this.leases.leaderController(),
+      db: () => this.db(),
+      liveness: () => this.liveness,
+      propose: (cmd, actor) => this.propose(cmd, { actor, role: 'admin' }),
+      sendOrder: (node, order) => this.sendOrder(node, order),
+    });
+    this.groupsEndpoint = this.channels.endpoint('groups');
+    this.groupsEndpoint.onMessage((m, from) => this.receiveGroupMessage(m, from));
     this.loopDelay.start();
   }
 
@@ -181,6 +218,8 @@ export class NodeAgent {
       agent = new NodeAgent(options, identity, lock, transport, adminKeys);
       self = agent;
       agent.address = formatHostPort(options.advertise ?? { host: advertisedHost(options.listen.host), port: transport.port });
+      // The guard before the monitor and before any lease (guard/README.md); without it no group starts here.
+      await agent.groups.start().catch((err: unknown) => log.error('the lease guard did not start: no group will run on this node', { err }));
       log.info('listening', { listen: formatHostPort({ host: options.listen.host, port: transport.port }), advertise: agent.address });
       if (record) await agent.startSession(record);
       agent.apiServer = await ApiSocketServer.listen(agent.socketPath, localCaller(), (m, p, c) => agent!.api.dispatch(m, p, c), log);
@@ -284,6 +323,7 @@ export class NodeAgent {
    */
   stop(options: { transferLeadership: boolean } = { transferLeadership: true }): Promise<void> {
     this.stopping ??= (async () => {
+      if (options.transferLeadership && this.session) await this.drainGroups(DRAIN_TIMEOUT_MS);
       if (options.transferLeadership && this.session) {
         const to = await this.handover.handOver(2 * this.session.timing.raft.electionTimeoutMinMs + 500);
         if (to) this.log.info('leadership handed over before stopping', { to });
@@ -293,6 +333,7 @@ export class NodeAgent {
       this.ticker = null;
       await this.apiServer?.close();
       this.peerApi.close();
+      await this.groups.stop();
       await this.stopSession();
       this.roster.close();
       await this.transport.close();
@@ -311,6 +352,8 @@ export class NodeAgent {
       onFatal: (err) => this.fatal(err),
     }, this.log);
     this.session = session;
+    this.heartbeatGaps = new HeartbeatGapMonitor(now());
+    session.raftEndpoint.onMessage((m, from) => this.noteHeartbeat(m, from));
     this.liveness = new LivenessView(session.timing.liveness);
     this.leases.setTiming(session.timing.lease);
     this.refreshLiveness();
@@ -323,6 +366,12 @@ export class NodeAgent {
     if (!session) return;
     this.session = null;
     await closeSession(session);
+  }
+
+  /** After the runtime has taken the message: only its arrival time is recorded. */
+  private noteHeartbeat(message: object, from: string): void {
+    const m = message as { type?: unknown; term?: unknown };
+    if (m.type === 'heartbeat' && typeof m.term === 'number') this.heartbeatGaps.observe(from, m.term, now());
   }
 
   private fatal(err: Error): void {
@@ -340,6 +389,8 @@ export class NodeAgent {
   private tick(): void {
     this.refreshLiveness();
     this.leases.tick();
+    this.groupLeader.tick();
+    this.groups.tick();
     this.noteRole();
     this.handover.checkLag();
     // A created cluster whose leader crashed before it listed itself: finish that now.
@@ -386,6 +437,7 @@ export class NodeAgent {
         const timing = timingFrom(db.getProperties());
         this.leases.setTiming(timing.lease);
       }
+      this.groups.onDatabaseChange();
     });
   }
 
@@ -422,6 +474,53 @@ export class NodeAgent {
       }
     }
     this.roster.set(peers);
+  }
+
+  /** SIGTERM: every group placed here moves to another node (bounded); what cannot move is killed with the agent. */
+  private async drainGroups(timeoutMs: number): Promise<void> {
+    const self = this.identity.nodeId;
+    const mine = (this.db()?.listPlacements() ?? []).filter((p) => p.node === self).map((p) => p.group);
+    if (mine.length === 0) return;
+    this.log.info('moving this node\'s groups away before stopping', { groups: mine });
+    const moving: string[] = [];
+    for (const group of mine) {
+      await this.api.dispatch('group.move', { group }, localCaller()).then(
+        () => moving.push(group),
+        (err: unknown) => this.log.warn('could not move group away', { group, err }),
+      );
+    }
+    if (moving.length === 0) return;
+    // Placed on another node (a move is cleared then), or placed nowhere and not moving: nothing left to wait for.
+    const gone = (group: string): boolean => {
+      const db = this.db();
+      const node = db?.getPlacement(group)?.node ?? null;
+      return node !== self && (node !== null || db?.getGroup(group)?.move == null);
+    };
+    await this.waitFor('groups to move away', timeoutMs, () => moving.every(gone) && !this.groups.status().some((run) => moving.includes(run.group)))
+      .catch((err: unknown) => this.log.warn('groups still here at stop: the lease guard kills them', { err }));
+  }
+
+  /** A resource state report goes to the leader, which proposes it; lost ones are sent again by the runner. */
+  private sendReport(cmd: ResourceReport): void {
+    const leader = this.raftStatus()?.leader ?? null;
+    if (leader === this.identity.nodeId) this.groupLeader.onReport(cmd, leader);
+    else if (leader !== null) this.groupsEndpoint.send(leader, { t: 'report', cmd }, 'control');
+  }
+
+  private sendOrder(node: string, order: OwnerOrder): void {
+    if (node === this.identity.nodeId) this.groups.onOrder(order);
+    else this.groupsEndpoint.send(node, { t: 'order', order }, 'control');
+  }
+
+  /** Reports reach the leader; orders are taken only from the leader this node knows. */
+  private receiveGroupMessage(message: object, from: string): void {
+    const m = message as { t?: unknown; cmd?: unknown; order?: unknown };
+    if (m.t === 'report' && isObject(m.cmd) && m.cmd.type === 'resourceState.set' && typeof m.cmd.resource === 'string') {
+      this.groupLeader.onReport(m.cmd as unknown as ResourceReport, from);
+    } else if (m.t === 'order' && isObject(m.order) && this.raftStatus()?.leader === from
+      && (m.order.kind === 'restart' || m.order.kind === 'stop-resource') && typeof m.order.group === 'string') {
+      this.groups.onOrder(m.order as unknown as OwnerOrder);
+    }
   }
 
   private placements(): ReadonlyMap<string, Placement> {

@@ -1,14 +1,16 @@
 // Node leases in the agent (safety rules 1, 2, 3, 7, 8): every node, the
 // leader too, asks the leader for a renewal each heartbeat interval with its
-// LeaseHolder; the leader answers with its LeaseGranter. Requests and grants
-// travel on the `lease` peer channel on the control lane, sent at once,
-// never behind a disk write. The group list is empty until resources run,
-// but the lease and its expiry are real: a node cut off from the leader
-// loses it, logs "lease lost", and its status says so.
+// LeaseHolder; the leader answers with the lease granter of its
+// LeaderController (one per term, which also plans placements). Requests
+// and grants travel on the `lease` peer channel on the control lane, sent
+// at once, never behind a disk write. Grants carry the committed (group,
+// epoch) placements of each node; every change goes to the groups' runner
+// (onChange), which starts and stops groups. A node cut off from the
+// leader loses its lease, logs "lease lost", and its status says so.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { NodeId, RaftStatus } from '../consensus/types.js';
-import { LeaseGranter } from '../core/lease-granter.js';
+import { LeaderController } from '../core/controller-leader.js';
 import type { Placement } from '../core/lease-granter.js';
 import { LeaseHolder } from '../core/lease-holder.js';
 import type { LeaseChange } from '../core/lease-holder.js';
@@ -29,6 +31,8 @@ export interface NodeLeasesOptions {
   /** Grants go only to nodes of the cluster database. */
   isClusterNode: (id: NodeId) => boolean;
   log: Logger;
+  /** After every call into the lease holder: its change (often empty); the holder's times are local performance.now() ms. */
+  onChange?: (change: LeaseChange) => void;
 }
 
 type LeaseEnvelope =
@@ -39,7 +43,7 @@ const now = (): number => performance.now();
 
 export class NodeLeases {
   private readonly holder: LeaseHolder;
-  private granter: { term: number; granter: LeaseGranter } | null = null;
+  private granter: { term: number; leader: LeaderController } | null = null;
   /** Leader: what each holder last said about its own lease, and when (local ms) that was heard. */
   private readonly reported = new Map<NodeId, { remainingMs: number | null; heardAt: number }>();
   private holding = false;
@@ -54,12 +58,27 @@ export class NodeLeases {
   /** New cluster properties: later grants use the new L. */
   setTiming(timing: LeaseTiming): void {
     this.timing = timing;
-    this.granter?.granter.setTiming(timing);
+    this.granter?.leader.setTiming(timing);
   }
 
   /** Rule 3: before a leadership transfer, this leader grants nothing more in its term. */
   stopGranting(): void {
-    this.granter?.granter.stopGranting();
+    this.granter?.leader.stopGranting();
+  }
+
+  /** The leader's controller (lease granter and placement planner) of this term; null when not leading. */
+  leaderController(): LeaderController | null {
+    return this.granter?.leader ?? null;
+  }
+
+  /** The holder's lease end and guard deadline, local performance.now() ms (-Infinity: none). */
+  holderLease(): { until: number; guardDeadline: number } {
+    return { until: this.holder.allowed(now()).until, guardDeadline: this.holder.guardDeadline() };
+  }
+
+  /** No process of the pair can exist any more: evidence for the leader (rule 4). */
+  confirmStopped(pair: GroupEpoch): void {
+    this.holder.onStopped(pair);
   }
 
   /** Ms left on this node's own lease; null when it holds none. */
@@ -103,7 +122,7 @@ export class NodeLeases {
     }
     if (this.granter?.term === status.term) return;
     // Read after becoming leader, so the settling period starts late: never too early.
-    this.granter = { term: status.term, granter: new LeaseGranter(this.timing, now(), this.timing.nodeLeaseMs) };
+    this.granter = { term: status.term, leader: new LeaderController({ timing: this.timing, now: now() }) };
     this.reported.clear();
   }
 
@@ -127,11 +146,11 @@ export class NodeLeases {
   }
 
   private decide(req: LeaseRequest): LeaseGrant | null {
-    const granter = this.granter?.granter;
+    const leader = this.granter?.leader;
     const status = this.options.raftStatus();
-    if (!granter || !status) return null;
+    if (!leader || !status) return null;
     // Rule 8: the leader lease is read at the decision.
-    const decision = granter.onRequest(req, { placements: this.options.placements(), leaderLeaseUntil: status.leaderLeaseUntil }, now());
+    const decision = leader.onRequest(req, this.options.placements(), status.leaderLeaseUntil, now());
     return decision.ok ? decision.grant : null;
   }
 
@@ -139,7 +158,7 @@ export class NodeLeases {
     this.noteChange(this.holder.onGrant(grant, now()));
   }
 
-  /** Logs lease changes; group starts and stops are acted on once resources run. */
+  /** Logs lease changes and hands them to the groups' runner. */
   private noteChange(change: LeaseChange): void {
     for (const pair of change.stop) this.options.log.warn('group must stop: not in the lease any more', { ...pair });
     for (const pair of change.start) this.options.log.info('group allowed by lease', { ...pair });
@@ -147,6 +166,7 @@ export class NodeLeases {
     if (this.holding && !holding) this.options.log.warn('lease lost', { leaseMs: this.timing.nodeLeaseMs });
     if (!this.holding && holding) this.options.log.info('lease granted', { remainingMs: Math.round(this.remainingMs() ?? 0) });
     this.holding = holding;
+    this.options.onChange?.(change);
   }
 }
 

@@ -2,15 +2,16 @@
 //   raft   consensus messages (the runtime's own Transport)
 //   lease  node lease requests and grants
 //   api    API requests forwarded to the leader, and their answers
+//   groups resource state reports to the leader, the leader's restart and stop orders
 // Each channel gets an endpoint with the Transport contract, so the
 // consensus runtime needs no knowledge of the others.
 import type { NodeId } from '../consensus/types.js';
 import type { Lane, MessageHandler, Transport } from '../transport/transport.js';
 import { isObject } from './state-files.js';
 
-export type PeerChannel = 'raft' | 'lease' | 'api';
+export type PeerChannel = 'raft' | 'lease' | 'api' | 'groups';
 
-const CHANNELS: readonly string[] = ['raft', 'lease', 'api'];
+const CHANNELS: readonly string[] = ['raft', 'lease', 'api', 'groups'];
 
 export class PeerChannels {
   private readonly endpoints = new Map<PeerChannel, Set<ChannelEndpoint>>();

@@ -1,0 +1,161 @@
+// The agent's lease guard (safety rule 5; guard/README.md, "Duties of the
+// agent"): starts guard-main as a child process (or takes over the guard an
+// earlier life of this agent left listening: it killed the groups when that
+// agent's connection closed), keeps one GuardClient for the agent's life,
+// and when the guard goes away unasked, kills every group itself, undoes
+// their journals, tells the runner, and starts a new guard.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { openContainment } from '../guard/cgroups.js';
+import type { GroupContainment } from '../guard/cgroups.js';
+import { GuardClient } from '../guard/guard-client.js';
+import { guardSocketPath } from '../guard/guard-protocol.js';
+import { journaledGroups, UndoJournal } from '../guard/undo-journal.js';
+import type { Logger } from './logger.js';
+
+const GUARD_ENTRY = new URL('../guard/guard-main.js', import.meta.url);
+/** ms the guard may take to say it listens. */
+const READY_TIMEOUT_MS = 10_000;
+/** ms between attempts to start a guard that will not start. */
+const RESTART_DELAY_MS = 1000;
+/** ms the guard may take to kill every group at SIGTERM before it is killed. */
+const STOP_TIMEOUT_MS = 5000;
+/** ms a group's processes may take to die when the agent kills them itself. */
+const KILL_TIMEOUT_MS = 2000;
+
+export interface GuardSupervisorOptions {
+  /** The guard's own state directory (its socket and undo journals). */
+  stateDir: string;
+  /** Names the guard's default cgroup root (`<cgroup2>/fcm/<name>`): unique per node on a machine. */
+  nodeName: string;
+  log: Logger;
+  /** The guard went away unasked; every group was killed by the agent. */
+  onLost: () => void;
+}
+
+export class GuardSupervisor {
+  client: GuardClient | null = null;
+  /** The guard's pid (our child, or a guard an earlier life of the agent started). */
+  pid: number | null = null;
+  containment: GroupContainment | null = null;
+  private child: ChildProcess | null = null;
+  private closed = false;
+  private restartTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly options: GuardSupervisorOptions) {}
+
+  get socketPath(): string {
+    return guardSocketPath(this.options.stateDir);
+  }
+
+  /** Connects to a guard, starting one when none listens. */
+  async start(): Promise<void> {
+    let client = await GuardClient.connect(this.socketPath).catch(() => null);
+    if (client === null) {
+      await this.spawnGuard();
+      client = await GuardClient.connect(this.socketPath);
+    } else {
+      this.options.log.info('took over the lease guard of an earlier agent');
+    }
+    const status = await client.status();
+    this.pid = status.pid;
+    this.containment ??= await openContainment({
+      nodeName: this.options.nodeName,
+      stateDir: this.options.stateDir,
+      cgroupRoot: status.containment.kind === 'cgroup' ? status.containment.root : undefined,
+      warn: (m, f) => this.options.log.warn(m, f),
+    });
+    client.onClose((expected) => {
+      if (!expected && !this.closed) void this.lost(client);
+    });
+    this.client = client;
+    this.options.log.info('lease guard connected', { pid: status.pid, containment: status.containment.kind, root: status.containment.root });
+  }
+
+  /** Closing our connection makes the guard kill every group; then SIGTERM removes its cgroup root and socket. */
+  async stop(): Promise<void> {
+    this.closed = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.client?.close();
+    this.client = null;
+    const child = this.child;
+    if (child !== null && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      await exited;
+      clearTimeout(timer);
+    } else if (child === null && this.pid !== null) {
+      // Not our child: signal it only while its socket still answers (the pid is still that guard's).
+      const stillThere = await GuardClient.connect(this.socketPath).then((c) => {
+        c.close();
+        return true;
+      }, () => false);
+      try {
+        if (stillThere) process.kill(this.pid, 'SIGTERM');
+      } catch (err) {
+        this.options.log.warn('could not signal the lease guard', { pid: this.pid, err });
+      }
+    }
+  }
+
+  private spawnGuard(): Promise<void> {
+    const args = [GUARD_ENTRY.pathname, '--state-dir', this.options.stateDir, '--node', this.options.nodeName, '--log-format', 'json'];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    this.child = child;
+    child.once('exit', (code, signal) => {
+      if (this.child === child) this.child = null;
+      if (!this.closed) this.options.log.warn('lease guard exited', { pid: child.pid, code, signal });
+    });
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the lease guard did not start within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`the lease guard exited at start (${code ?? '?'})`));
+      });
+      createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+        if (line.includes('"event":"ready"')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+  }
+
+  /** Duty 2: the guard is gone; stop every group at once ourselves, treat the lease as lost, start another guard. */
+  private async lost(client: GuardClient): Promise<void> {
+    if (this.client !== client) return;
+    this.client = null;
+    this.options.log.error('the lease guard went away: killing every group and starting a new guard', { pid: this.pid });
+    const containment = this.containment;
+    if (containment !== null) {
+      for (const group of await containment.groups().catch(() => [])) {
+        await containment.kill(group, KILL_TIMEOUT_MS).catch((err: unknown) => this.options.log.error('could not kill group', { group, err }));
+      }
+    }
+    for (const group of await journaledGroups(this.options.stateDir).catch(() => [])) {
+      await new UndoJournal(this.options.stateDir, group).undo().catch((err: unknown) => this.options.log.error('could not undo group', { group, err }));
+    }
+    this.options.onLost();
+    this.scheduleRestart(0);
+  }
+
+  private scheduleRestart(delayMs: number): void {
+    if (this.closed) return;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      if (this.closed) return;
+      this.start().catch((err: unknown) => {
+        this.options.log.error('could not start the lease guard', { err });
+        this.scheduleRestart(RESTART_DELAY_MS);
+      });
+    }, delayMs);
+  }
+}
+
+/** The guard's state directory inside the agent's. */
+export function guardStateDir(agentStateDir: string): string {
+  return join(agentStateDir, 'guard');
+}

@@ -1,0 +1,84 @@
+// Failover as a user drives it: a 3-node lab (fcm lab up), a group with a
+// `process` resource brought online with `fcm group online` (which waits),
+// its owner killed with `fcm lab kill`, the group Online on another node as
+// `fcm status` and `fcm group show` report it, the node started again and
+// the group moved back with `fcm group move --to`. `fcm lab down` must
+// leave no lab process (agents, guards, monitors, resources) and no cgroup
+// of its nodes behind.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { GroupView } from '../../src/client/api.js';
+import { findCgroup2Mount } from '../../src/agent/guard/mountinfo.js';
+import { eventually, fcm, fcmJson, processesMentioning } from './helpers.js';
+
+let tmp = '';
+let dir = '';
+let env: NodeJS.ProcessEnv = {};
+/** The lab's node ids: each node's guard keeps its groups' cgroups under <cgroup2>/fcm/<id>. */
+let nodeIds: string[] = [];
+
+const ok = (...args: string[]): string => {
+  const run = fcm(env, args, 60_000);
+  assert.equal(run.status, 0, `fcm ${args.join(' ')}: ${run.out}${run.err}`);
+  return run.out;
+};
+const group = (): GroupView => fcmJson<GroupView>(env, ['group', 'show', 'g']);
+
+before(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'fcm-e2e-failover-'));
+  dir = join(tmp, 'lab');
+  env = { ...process.env, XDG_STATE_HOME: join(tmp, 'state'), XDG_CONFIG_HOME: join(tmp, 'config'), FCM_LAB: dir, SSH_AUTH_SOCK: '' };
+  fcmJson(env, ['lab', 'up', '--nodes', '3', '--dir', dir], 90_000);
+  nodeIds = fcmJson<{ nodes: { id: string }[] }>(env, ['status']).nodes.map((n) => n.id);
+  assert.equal(nodeIds.length, 3);
+});
+
+after(async () => {
+  const down = fcm(env, ['lab', 'down']);
+  try {
+    assert.equal(down.status, 0, down.err);
+    assert.deepEqual(processesMentioning(dir), [], 'no lab process is left');
+    const mount = await findCgroup2Mount();
+    const left = [];
+    for (const id of nodeIds) if (mount !== null && (await stat(join(mount, 'fcm', id)).then(() => true, () => false))) left.push(id);
+    assert.deepEqual(left, [], 'no cgroup of the lab\'s nodes is left');
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+});
+
+test('fcm group online, lab kill of the owner, Online elsewhere, lab start, group move --to', async (t) => {
+  ok('group', 'create', 'g');
+  ok('resource', 'create', 'sleeper', '--group', 'g', '--type', 'process', 'command=sleep 1000');
+  ok('group', 'online', 'g');
+  const first = group();
+  assert.equal(first.state, 'Online');
+  assert.ok(first.owner !== null);
+  assert.equal(first.resources[0]?.state, 'Online');
+  assert.match(ok('status'), /\bg\b.*Online/);
+  const ownerId = fcmJson<{ nodes: { id: string; name: string }[] }>(env, ['status']).nodes.find((n) => n.name === first.owner)?.id ?? '';
+  const mount = await findCgroup2Mount();
+  if (mount !== null) assert.ok((await stat(join(mount, 'fcm', ownerId, 'g')).then(() => true, () => false)), 'the group runs in its cgroup on its owner');
+
+  const killedAt = performance.now();
+  ok('lab', 'kill', first.owner);
+  const moved = await eventually('g Online on another node', () => {
+    const g = group();
+    return g.state === 'Online' && g.owner !== null && g.owner !== first.owner ? g : undefined;
+  }, 20_000, 20);
+  const failoverMs = Math.round(performance.now() - killedAt);
+  assert.equal(moved.resources[0]?.node, moved.owner);
+
+  ok('lab', 'start', first.owner);
+  await eventually(`${first.owner} Up`, () => (fcmJson<{ nodes: { name: string; state: string }[] }>(env, ['status']).nodes
+    .every((n) => n.state === 'Up') ? true : undefined), 30_000);
+  ok('group', 'move', 'g', '--to', first.owner);
+  const back = group();
+  assert.deepEqual([back.state, back.owner], ['Online', first.owner]);
+  ok('group', 'offline', 'g');
+  assert.equal(group().state, 'Offline');
+  t.diagnostic(`failover through the lab: ${failoverMs} ms from fcm lab kill to Online elsewhere (CLI polling included)`);
+});
