@@ -2,6 +2,7 @@
 // and prints one JSON object per benchmark on stdout. Progress goes to stderr.
 const benchmarks: Record<string, () => Promise<object>> = {
   db: async () => (await import('./db-bench.js')).runDbBenchmark(),
+  cluster: async () => (await import('./cluster-bench.js')).runClusterBenchmark(),
 };
 
 async function main(): Promise<void> {
