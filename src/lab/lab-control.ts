@@ -10,7 +10,8 @@ import { startAgent, waitForAgent } from './lab-agent.js';
 import { LabError, errnoCode } from './lab-error.js';
 import { clearCurrentLab, labLayout, loadLabState, relayConfigFor, resolveLabDir, writeLabState } from './lab-state.js';
 import type { LabNode, LabState } from './lab-state.js';
-import { isSameProcess, waitUntilGone } from '../os/process-identity.js';
+import { guardSocketPath, guardStateDir } from '../agent/guard/guard-protocol.js';
+import { isSameProcess, processIdentity, waitUntilGone } from '../os/process-identity.js';
 import { signal, stopProcess } from './processes.js';
 import type { ProcessRecord, StopOutcome } from './processes.js';
 import { controlRelay } from './relay-control.js';
@@ -59,9 +60,35 @@ export async function stopLabProcesses(state: LabState): Promise<StopReport[]> {
     outcome: record === null ? 'not-running' : await stopProcess(record, { graceMs: STOP_GRACE_MS }),
   });
   const reports = await Promise.all([...state.nodes.map((n) => stop(n.name, n.process)), stop('relay', state.relay.process)]);
+  const guards = await Promise.all(state.nodes.map(async (n) => stopLeftoverGuard(n)));
+  reports.push(...guards.filter((r): r is StopReport => r !== null));
   for (const node of state.nodes) node.process = null;
   state.relay.process = null;
   return reports;
+}
+
+/**
+ * A SIGKILLed agent's lease guard outlives it, waiting for the agent's next
+ * life to take it over (in production systemd's control-group kill ends it).
+ * The lab ends it here: the guard tells its pid over its socket, and is
+ * stopped by that pid (SIGTERM: it kills its groups, then exits).
+ */
+async function stopLeftoverGuard(node: LabNode): Promise<StopReport | null> {
+  const { GuardClient } = await import('../agent/guard/guard-client.js');
+  let pid: number;
+  try {
+    const client = await GuardClient.connect(guardSocketPath(guardStateDir(node.stateDir)));
+    try {
+      pid = (await client.status()).pid;
+    } finally {
+      client.close();
+    }
+  } catch {
+    return null; // no guard answers: nothing left
+  }
+  const record = processIdentity(pid);
+  if (record === undefined) return null;
+  return { name: `${node.name} guard`, pid, outcome: await stopProcess(record, { graceMs: STOP_GRACE_MS }) };
 }
 
 export interface LabDownReport {

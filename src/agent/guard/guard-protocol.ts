@@ -24,6 +24,11 @@ export function guardSocketPath(stateDir: string): string {
   return join(stateDir, GUARD_SOCKET_NAME);
 }
 
+/** The guard's state directory inside an agent's. */
+export function guardStateDir(agentStateDir: string): string {
+  return join(agentStateDir, 'guard');
+}
+
 export type RequestId = string | number;
 
 export type GuardRequest =

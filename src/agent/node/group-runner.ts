@@ -20,7 +20,8 @@ import { ResourceMonitors } from '../monitor/monitor-pool.js';
 import type { HealthEvent, ResourceSpec } from '../monitor/protocol.js';
 import type { OperationResult } from '../types/resource-type.js';
 import { failure } from '../types/resource-type.js';
-import { GuardSupervisor, guardStateDir } from './guard-supervisor.js';
+import { guardStateDir } from '../guard/guard-protocol.js';
+import { GuardSupervisor } from './guard-supervisor.js';
 import type { Logger } from './logger.js';
 
 export interface GroupRunnerOptions {

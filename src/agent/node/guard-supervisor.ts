@@ -6,7 +6,6 @@
 // their journals, tells the runner, and starts a new guard.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { openContainment } from '../guard/cgroups.js';
 import type { GroupContainment } from '../guard/cgroups.js';
@@ -153,9 +152,4 @@ export class GuardSupervisor {
       });
     }, delayMs);
   }
-}
-
-/** The guard's state directory inside the agent's. */
-export function guardStateDir(agentStateDir: string): string {
-  return join(agentStateDir, 'guard');
 }

@@ -1,0 +1,27 @@
+// `fcm lab down` right after `fcm lab kill`: the killed agent's lease guard
+// outlives it (waiting for the agent's next life to take it over), and
+// `lab down` must stop that guard too, leaving no lab process behind.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fcm, fcmJson, processesMentioning } from './helpers.js';
+
+test('lab down after lab kill stops the killed node\'s guard too', async () => {
+  const tmp = await mkdtemp(join(tmpdir(), 'fcm-e2e-labdown-'));
+  const dir = join(tmp, 'lab');
+  const env = { ...process.env, XDG_STATE_HOME: join(tmp, 'state'), XDG_CONFIG_HOME: join(tmp, 'config'), FCM_LAB: dir, SSH_AUTH_SOCK: '' };
+  try {
+    fcmJson(env, ['lab', 'up', '--nodes', '3', '--dir', dir], 90_000);
+    assert.equal(fcm(env, ['lab', 'kill', 'node2']).status, 0);
+    const guardDir = join(dir, 'node2', 'guard');
+    assert.ok(processesMentioning(guardDir).length > 0, 'the killed agent\'s guard outlives it');
+    const down = fcmJson<{ stopped: { name: string; outcome: string }[] }>(env, ['lab', 'down', '--keep']);
+    assert.ok(down.stopped.some((s) => s.name === 'node2 guard' && s.outcome !== 'not-running'), JSON.stringify(down.stopped));
+    assert.deepEqual(processesMentioning(dir), [], 'no lab process is left');
+  } finally {
+    for (const pid of processesMentioning(dir)) process.kill(pid, 'SIGKILL');
+    await rm(tmp, { recursive: true, force: true });
+  }
+});
