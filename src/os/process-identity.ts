@@ -3,7 +3,7 @@
 // once its process is reaped, and the start time (clock ticks since boot,
 // /proc/PID/stat field 22) is what tells the two apart.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ProcessIdentity {
@@ -38,17 +38,32 @@ function readProcStat(pid: number): ProcStat | undefined {
   return { state, startTime };
 }
 
+/**
+ * A process has exited when its leader is dead or a zombie AND no other
+ * thread of it remains. A multi-threaded process (node is one) shows its
+ * leader as a zombie while its other threads are still exiting and its
+ * files, listening sockets included, are still open.
+ */
+function hasExited(pid: number, stat: ProcStat): boolean {
+  if (stat.state !== 'Z' && stat.state !== 'X') return false;
+  try {
+    return readdirSync(`/proc/${pid}/task`).length <= 1;
+  } catch {
+    return true;
+  }
+}
+
 /** The identity of a live process, or undefined if there is none (or only a zombie). */
 export function processIdentity(pid: number): ProcessIdentity | undefined {
   const stat = readProcStat(pid);
-  if (stat === undefined || stat.state === 'Z' || stat.state === 'X') return undefined;
+  if (stat === undefined || hasExited(pid, stat)) return undefined;
   return { pid, startTime: stat.startTime };
 }
 
-/** True while the process is alive: same PID, same start time, not a zombie. */
+/** True while the process is alive: same PID, same start time, not exited (see hasExited). */
 export function isSameProcess(identity: ProcessIdentity): boolean {
   const stat = readProcStat(identity.pid);
-  return stat !== undefined && stat.startTime === identity.startTime && stat.state !== 'Z' && stat.state !== 'X';
+  return stat !== undefined && stat.startTime === identity.startTime && !hasExited(identity.pid, stat);
 }
 
 /**
