@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GroupView } from '../../src/client/api.js';
 import { findCgroup2Mount } from '../../src/agent/guard/mountinfo.js';
-import { eventually, fcm, fcmJson, processesMentioning } from './helpers.js';
+import { eventually, fcm, fcmJson, labTestEnv, processesMentioning } from './helpers.js';
 
 let tmp = '';
 let dir = '';
@@ -30,7 +30,7 @@ const group = (): GroupView => fcmJson<GroupView>(env, ['group', 'show', 'g']);
 before(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'fcm-e2e-failover-'));
   dir = join(tmp, 'lab');
-  env = { ...process.env, XDG_STATE_HOME: join(tmp, 'state'), XDG_CONFIG_HOME: join(tmp, 'config'), FCM_LAB: dir, SSH_AUTH_SOCK: '' };
+  env = labTestEnv(tmp, dir);
   fcmJson(env, ['lab', 'up', '--nodes', '3', '--dir', dir], 90_000);
   nodeIds = fcmJson<{ nodes: { id: string }[] }>(env, ['status']).nodes.map((n) => n.id);
   assert.equal(nodeIds.length, 3);

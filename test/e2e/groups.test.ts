@@ -16,7 +16,7 @@ import { ApiCallError } from '../../src/client/agent-client.js';
 import type { ClusterStatus, GroupChange, GroupView, ResourceTypeView, ResourceView } from '../../src/client/api.js';
 import { UnixSocketClient } from '../../src/client/unix-socket-client.js';
 import type { StatusWithGroups } from '../../src/cli/commands/cluster.js';
-import { fcm, fcmError, fcmJson, processesMentioning } from './helpers.js';
+import { fcm, fcmError, fcmJson, labTestEnv, processesMentioning } from './helpers.js';
 
 interface LabUp {
   dir: string;
@@ -35,7 +35,7 @@ const json = <T>(...args: string[]) => fcmJson<T>(env, args);
 before(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'fcm-e2e-groups-'));
   dir = join(tmp, 'lab');
-  env = { ...process.env, XDG_STATE_HOME: join(tmp, 'state'), XDG_CONFIG_HOME: join(tmp, 'config'), FCM_LAB: dir, SSH_AUTH_SOCK: '' };
+  env = labTestEnv(tmp, dir);
   lab = fcmJson<LabUp>(env, ['lab', 'up', '--nodes', '3', '--dir', dir], 90_000);
 });
 

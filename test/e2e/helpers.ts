@@ -2,8 +2,18 @@
 // Paths come from this file's URL, so the tests work from any dist-* folder.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+
+/**
+ * The environment for a test's lab under `tmp`: a private XDG home (current
+ * lab, known_hosts), FCM_LAB set to `labDir`, and no ssh-agent, so a test
+ * touches nothing of the user's.
+ */
+export function labTestEnv(tmp: string, labDir: string): NodeJS.ProcessEnv {
+  return { ...process.env, XDG_STATE_HOME: join(tmp, 'state'), XDG_CONFIG_HOME: join(tmp, 'config'), FCM_LAB: labDir, SSH_AUTH_SOCK: '' };
+}
 
 export const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 

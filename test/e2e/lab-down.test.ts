@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fcm, fcmJson, processesMentioning } from './helpers.js';
+import { fcm, fcmJson, labTestEnv, processesMentioning } from './helpers.js';
 
 test('lab down after lab kill stops the killed node\'s guard too', async () => {
   const tmp = await mkdtemp(join(tmpdir(), 'fcm-e2e-labdown-'));
   const dir = join(tmp, 'lab');
-  const env = { ...process.env, XDG_STATE_HOME: join(tmp, 'state'), XDG_CONFIG_HOME: join(tmp, 'config'), FCM_LAB: dir, SSH_AUTH_SOCK: '' };
+  const env = labTestEnv(tmp, dir);
   try {
     fcmJson(env, ['lab', 'up', '--nodes', '3', '--dir', dir], 90_000);
     assert.equal(fcm(env, ['lab', 'kill', 'node2']).status, 0);

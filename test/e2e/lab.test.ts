@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { AgentStatus, ClusterStatus, NodeView } from '../../src/client/api.js';
 import { generateNodeKeyPair } from '../../src/agent/transport/keys.js';
 import { UnixSocketClient } from '../../src/client/unix-socket-client.js';
-import { eventually, fcm, fcmError, fcmJson, processesMentioning } from './helpers.js';
+import { eventually, fcm, fcmError, fcmJson, labTestEnv, processesMentioning } from './helpers.js';
 
 interface LabNodeView {
   id: string;
@@ -31,7 +31,6 @@ type ConfigGet = { properties: Record<string, number | string> };
 
 let tmp = '';
 let dir = '';
-/** A private XDG home (current lab, known_hosts) and FCM_LAB, so the tests touch nothing of the user's. */
 let env: NodeJS.ProcessEnv = {};
 let lab: LabUp;
 
@@ -41,7 +40,7 @@ const json = <T>(...args: string[]) => fcmJson<T>(env, args);
 before(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'fcm-e2e-'));
   dir = join(tmp, 'lab');
-  env = { ...process.env, XDG_STATE_HOME: join(tmp, 'state'), XDG_CONFIG_HOME: join(tmp, 'config'), FCM_LAB: dir, SSH_AUTH_SOCK: '' };
+  env = labTestEnv(tmp, dir);
   lab = fcmJson<LabUp>(env, ['lab', 'up', '--nodes', '3', '--dir', dir], 90_000);
 });
 
