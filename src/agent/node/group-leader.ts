@@ -28,6 +28,9 @@ export interface GroupLeaderOptions {
   sendOrder: (node: NodeId, order: OwnerOrder) => void;
 }
 
+/** How soon after a database change the leader plans again, ms: long enough to gather a burst of commits. */
+const DATABASE_TICK_DELAY_MS = 2;
+
 export class GroupLeader {
   private controller: LeaderController | null = null;
   /** group → what its intent was last derived from: intents go to the planner only when that changes. */
@@ -37,10 +40,27 @@ export class GroupLeader {
   private readonly inFlight = new Set<string>();
   /** Refusals already logged, by text. */
   private readonly refusalsLogged = new Set<string>();
+  /** An extra tick: when a wait lapses (the controller's wakeAt) or soon after the database changed. */
+  private wake: { at: number; timer: NodeJS.Timeout } | null = null;
 
   constructor(private readonly options: GroupLeaderOptions) {}
 
-  /** Every heartbeat interval, on every node: acts only while this node leads. */
+  /**
+   * The applied database changed (a stop confirmed, a resource reported,
+   * an administrator's request): plan again within a few ms instead of at
+   * the next heartbeat. Bursts of commits share one tick.
+   */
+  onDatabaseChange(): void {
+    if (this.controller !== null) this.tickAt(performance.now() + DATABASE_TICK_DELAY_MS);
+  }
+
+  /** Stops the extra tick timer (the agent is stopping). */
+  close(): void {
+    if (this.wake !== null) clearTimeout(this.wake.timer);
+    this.wake = null;
+  }
+
+  /** Every heartbeat interval, on every node (and at wake-ups): acts only while this node leads. */
   tick(): void {
     const controller = this.options.leader();
     const db = this.options.db();
@@ -74,6 +94,19 @@ export class GroupLeader {
     }
     for (const cmd of actions.propose) this.proposePlacement(cmd);
     for (const { node, order } of actions.orders) this.options.sendOrder(node, order);
+    if (actions.wakeAt !== null) this.tickAt(actions.wakeAt);
+  }
+
+  /** One extra tick at local ms `at`, unless one comes sooner. */
+  private tickAt(at: number): void {
+    if (this.wake !== null && this.wake.at <= at) return;
+    if (this.wake !== null) clearTimeout(this.wake.timer);
+    const timer = setTimeout(() => {
+      this.wake = null;
+      this.tick();
+    }, Math.max(0, at - performance.now()));
+    timer.unref();
+    this.wake = { at, timer };
   }
 
   /** A node's report, proposed in its name; it may report only about itself. */

@@ -331,6 +331,7 @@ export class NodeAgent {
       this.closing = true;
       if (this.ticker) clearInterval(this.ticker);
       this.ticker = null;
+      this.groupLeader.close();
       await this.apiServer?.close();
       this.peerApi.close();
       await this.groups.stop();
@@ -437,7 +438,9 @@ export class NodeAgent {
         const timing = timingFrom(db.getProperties());
         this.leases.setTiming(timing.lease);
       }
+      this.leases.onPlacementsChanged();
       this.groups.onDatabaseChange();
+      this.groupLeader.onDatabaseChange();
     });
   }
 

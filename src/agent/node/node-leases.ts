@@ -41,12 +41,17 @@ type LeaseEnvelope =
 
 const now = (): number => performance.now();
 
+/** A placement change asks for a renewal at once, but not more often than this, ms: a burst of commits makes one request. */
+const EAGER_RENEWAL_GAP_MS = 5;
+
 export class NodeLeases {
   private readonly holder: LeaseHolder;
   private granter: { term: number; leader: LeaderController } | null = null;
   /** Leader: what each holder last said about its own lease, and when (local ms) that was heard. */
   private readonly reported = new Map<NodeId, { remainingMs: number | null; heardAt: number }>();
   private holding = false;
+  /** Local ms of the last renewal request. */
+  private lastRenewalAt = -Infinity;
   private timing: LeaseTiming;
 
   constructor(private readonly options: NodeLeasesOptions) {
@@ -99,13 +104,34 @@ export class NodeLeases {
   /** One renewal round: the agent calls it every heartbeat interval. */
   tick(): void {
     this.noteChange(this.holder.tick(now()));
+    this.renew();
+  }
+
+  /**
+   * After the applied database changed: when this node's committed
+   * placements differ from what its lease carries (a group placed here, or
+   * moved away), a renewal is asked for at once rather than at the next
+   * heartbeat tick (up to h later), so a start or a stop waits one round
+   * trip. The request is an ordinary renewal, anchored when it leaves (rule 1).
+   */
+  onPlacementsChanged(): void {
+    const t = now();
+    if (t - this.lastRenewalAt < EAGER_RENEWAL_GAP_MS) return;
+    const held = new Set(this.holder.allowed(t).groups.map((p) => `${p.group}@${p.epoch}`));
+    const placed = new Set<string>();
+    for (const [group, p] of this.options.placements()) if (p.node === this.options.nodeId) placed.add(`${group}@${p.epoch}`);
+    if (placed.size !== held.size || [...placed].some((pair) => !held.has(pair))) this.renew();
+  }
+
+  private renew(): void {
     const status = this.options.raftStatus();
     if (!status) return;
     this.refreshGranter(status);
     const leader = status.leader;
     if (leader === null || !status.membership.members.some((m) => m.id === this.options.nodeId)) return;
     // Rule 1: the anchor is read before the request leaves.
-    const req = this.holder.requestRenewal(now());
+    this.lastRenewalAt = now();
+    const req = this.holder.requestRenewal(this.lastRenewalAt);
     if (leader === this.options.nodeId) {
       const grant = this.decide(req);
       if (grant) this.applyGrant(grant);
