@@ -2,6 +2,7 @@
 // line per request line, in order.
 //   {"op":"cut","node":"n2"}            {"op":"cut","node":"n2","mode":"silent"}
 //   {"op":"heal","node":"n2"}           {"op":"status"}
+//   {"op":"cut","node":"n1","peer":"n2"}  {"op":"heal","node":"n1","peer":"n2"}   (a pair: only n1-n2 links)
 // → {"ok":true,"nodes":[RelayNodeStatus...]}   (cut/heal: the node's status; status: all)
 // → {"ok":false,"code":"E_INVALID"|"E_NOT_FOUND","message":"...","problems":[...]}
 // A bad request gets an error line; it never takes the relay down.
@@ -12,7 +13,10 @@ import { LabError, errnoCode } from './lab-error.js';
 import type { LabErrorCode } from './lab-error.js';
 import type { CutMode, Relay, RelayNodeStatus } from './relay.js';
 
-export type ControlRequest = { op: 'cut'; node: string; mode?: CutMode } | { op: 'heal'; node: string } | { op: 'status' };
+export type ControlRequest =
+  | { op: 'cut'; node: string; mode?: CutMode; peer?: string }
+  | { op: 'heal'; node: string; peer?: string }
+  | { op: 'status' };
 
 export type ControlResponse =
   | { ok: true; nodes: RelayNodeStatus[] }
@@ -31,7 +35,7 @@ export function parseControlRequest(line: string): ControlRequest {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new LabError('E_INVALID', 'control request', ['expected a JSON object']);
   const v = value as Record<string, unknown>;
   const problems: string[] = [];
-  const known = new Set(['op', 'node', 'mode']);
+  const known = new Set(['op', 'node', 'mode', 'peer']);
   for (const key of Object.keys(v)) if (!known.has(key)) problems.push(`unknown field ${key}`);
   if (v.op !== 'cut' && v.op !== 'heal' && v.op !== 'status') problems.push(`op: expected cut, heal or status, got ${JSON.stringify(v.op)}`);
   if (v.op === 'cut' || v.op === 'heal') {
@@ -40,18 +44,23 @@ export function parseControlRequest(line: string): ControlRequest {
   if (v.mode !== undefined && (v.op !== 'cut' || (v.mode !== 'reset' && v.mode !== 'silent'))) {
     problems.push(v.op === 'cut' ? 'mode: expected reset or silent' : 'mode: only cut takes a mode');
   }
+  if (v.peer !== undefined) {
+    if (v.op !== 'cut' && v.op !== 'heal') problems.push(`peer: not used by ${String(v.op)}`);
+    else if (typeof v.peer !== 'string' || v.peer === '') problems.push('peer: expected a node name');
+  }
   if (problems.length > 0) throw new LabError('E_INVALID', 'control request', problems);
   if (v.op === 'status') return { op: 'status' };
-  if (v.op === 'heal') return { op: 'heal', node: v.node as string };
-  return v.mode === undefined ? { op: 'cut', node: v.node as string } : { op: 'cut', node: v.node as string, mode: v.mode as CutMode };
+  const pair = v.peer === undefined ? {} : { peer: v.peer as string };
+  if (v.op === 'heal') return { op: 'heal', node: v.node as string, ...pair };
+  return { op: 'cut', node: v.node as string, ...(v.mode === undefined ? {} : { mode: v.mode as CutMode }), ...pair };
 }
 
 function answer(relay: Relay, line: string): ControlResponse {
   try {
     const request = parseControlRequest(line);
     if (request.op === 'status') return { ok: true, nodes: relay.status() };
-    if (request.op === 'heal') return { ok: true, nodes: [relay.heal(request.node)] };
-    return { ok: true, nodes: [relay.cut(request.node, request.mode)] };
+    if (request.op === 'heal') return { ok: true, nodes: [relay.heal(request.node, request.peer)] };
+    return { ok: true, nodes: [relay.cut(request.node, request.mode, request.peer)] };
   } catch (err) {
     if (err instanceof LabError) return { ok: false, code: err.code, message: err.summary, problems: err.problems };
     throw err;

@@ -1,10 +1,12 @@
 // The lab's relay: one process that stands on every node's public address
 // and forwards each connection to that node's private address. Because every
 // node's own connections come from a source address of its own, the relay
-// knows who talks to whom, and can cut a node off from all its peers, both
-// ways, without the agents' help.
+// knows who talks to whom, and can cut a node off from all its peers, or
+// only the links between two nodes, both ways, without the agents' help.
 //
-// Policy. A connection from node J to node K passes unless J or K is cut.
+// Policy. A connection from node J to node K passes unless J or K is cut as
+// a whole, or the pair J-K is cut. When several cuts block a link, a reset
+// one wins over a silent one.
 // A connection from any other source (the CLI on 127.0.0.1) is admin traffic
 // and always passes, so an administrator can still inspect a cut node.
 // Consequence: an agent that dials without its source address looks like an
@@ -30,7 +32,10 @@ export type CutMode = 'reset' | 'silent';
 
 export interface RelayNodeStatus {
   node: string;
+  /** The whole-node cut: from every peer. */
   cut: CutMode | null;
+  /** The peers this node is cut from by pair cuts, sorted (a whole-node cut does not list them). */
+  cutFrom: string[];
   publicAddress: string;
   targetAddress: string;
   sourceHost: string;
@@ -38,9 +43,9 @@ export interface RelayNodeStatus {
   active: { peer: number; admin: number; held: number };
   totals: {
     accepted: number;
-    /** New peer connections reset because an end was cut. */
+    /** New peer connections reset because an end or the pair was cut. */
     refused: number;
-    /** Existing connections (to or from this node) reset by a cut of this node. */
+    /** Existing connections (to or from this node) reset by a cut of this node, or of a pair named by this node. */
     cutReset: number;
     /** Connections the target refused or broke off (agent down). */
     targetFailed: number;
@@ -58,8 +63,10 @@ export interface RelayOptions {
 }
 
 export interface Relay {
-  cut(node: string, mode?: CutMode): RelayNodeStatus;
-  heal(node: string): RelayNodeStatus;
+  /** Cut `node` off from every peer, or with `peer` only the links between the two. */
+  cut(node: string, mode?: CutMode, peer?: string): RelayNodeStatus;
+  /** With `peer`, lift that pair cut only; without, the node's whole cut and every pair cut involving it. */
+  heal(node: string, peer?: string): RelayNodeStatus;
   status(): RelayNodeStatus[];
   /** The bound public address of a node (resolves port 0). */
   publicAddress(node: string): { host: string; port: number };
@@ -71,6 +78,8 @@ interface Endpoint {
   route: RelayRoute;
   server: Server;
   cut: CutMode | null;
+  /** Pair cuts, kept on both ends: the peer and how the links to it are cut. */
+  cutFrom: Map<Endpoint, CutMode>;
   totals: RelayNodeStatus['totals'];
 }
 
@@ -171,8 +180,16 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
 
   const blocked = (from: Endpoint | null, to: Endpoint): CutMode | null => {
     if (from === null) return null;
-    if (from.cut === 'reset' || to.cut === 'reset') return 'reset';
-    return from.cut ?? to.cut;
+    const modes = [from.cut, to.cut, from.cutFrom.get(to)];
+    if (modes.includes('reset')) return 'reset';
+    return modes.includes('silent') ? 'silent' : null;
+  };
+
+  /** A peer link touching `e`, or with `peer` one between the two (either direction). */
+  const between = (link: Link, e: Endpoint, peer: Endpoint | undefined): boolean => {
+    if (link.from === null) return false;
+    if (peer === undefined) return link.from === e || link.to === e;
+    return (link.from === e && link.to === peer) || (link.from === peer && link.to === e);
   };
 
   const accept = (to: Endpoint, client: Socket): void => {
@@ -197,6 +214,16 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     return endpoint;
   };
 
+  /** The node and the optional peer of a cut or heal: both known, and not the same. */
+  const findPair = (node: string, peer: string | undefined): [Endpoint, Endpoint | undefined] => {
+    const unknown = [node, ...(peer === undefined ? [] : [peer])].filter((n) => !endpoints.has(n));
+    if (unknown.length > 0) {
+      throw new LabError('E_NOT_FOUND', `no node ${[...new Set(unknown)].join(' or ')} in this relay (known: ${[...endpoints.keys()].join(', ')})`);
+    }
+    if (peer === node) throw new LabError('E_INVALID', 'pair cut', [`peer: ${node} cannot be cut from itself`]);
+    return [find(node), peer === undefined ? undefined : find(peer)];
+  };
+
   const statusOf = (e: Endpoint): RelayNodeStatus => {
     const active = { peer: 0, admin: 0, held: 0 };
     for (const link of links) {
@@ -208,6 +235,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     return {
       node: e.route.nodeId,
       cut: e.cut,
+      cutFrom: [...e.cutFrom.keys()].map((p) => p.route.nodeId).sort(),
       publicAddress: `${e.route.publicHost}:${boundPort(e)}`,
       targetAddress: `${e.route.targetHost}:${e.route.targetPort}`,
       sourceHost: e.route.sourceHost,
@@ -221,6 +249,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       route,
       server: createServer({ allowHalfOpen: true, pauseOnConnect: true }),
       cut: null,
+      cutFrom: new Map(),
       totals: { accepted: 0, refused: 0, cutReset: 0, targetFailed: 0, bytesToTarget: 0, bytesFromTarget: 0 },
     };
     endpoint.server.on('connection', (client: Socket) => accept(endpoint, client));
@@ -249,11 +278,16 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
 
   let control: { close(): Promise<void> } | undefined;
   const relay: Relay = {
-    cut(node, mode = 'reset') {
-      const e = find(node);
-      e.cut = mode;
+    cut(node, mode = 'reset', peer) {
+      const [e, p] = findPair(node, peer);
+      if (p === undefined) {
+        e.cut = mode;
+      } else {
+        e.cutFrom.set(p, mode);
+        p.cutFrom.set(e, mode);
+      }
       for (const link of links) {
-        if (link.from === null || (link.from !== e && link.to !== e)) continue;
+        if (!between(link, e, p)) continue;
         if (mode === 'reset') {
           e.totals.cutReset++;
           link.abort();
@@ -261,16 +295,24 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
           link.hold();
         }
       }
-      log(`cut ${node} (${mode})`);
+      log(`cut ${node}${p === undefined ? '' : ` from ${p.route.nodeId}`} (${mode})`);
       return statusOf(e);
     },
-    heal(node) {
-      const e = find(node);
-      e.cut = null;
-      for (const link of links) {
-        if (link.held && (link.from === e || link.to === e) && blocked(link.from, link.to) === null) link.release();
+    heal(node, peer) {
+      const [e, p] = findPair(node, peer);
+      if (p === undefined) {
+        e.cut = null;
+        for (const other of e.cutFrom.keys()) other.cutFrom.delete(e);
+        e.cutFrom.clear();
+      } else {
+        e.cutFrom.delete(p);
+        p.cutFrom.delete(e);
       }
-      log(`heal ${node}`);
+      // A held link goes through only when no cut is left on it: the other end's own cut still holds it.
+      for (const link of links) {
+        if (link.held && between(link, e, p) && blocked(link.from, link.to) === null) link.release();
+      }
+      log(`heal ${node}${p === undefined ? '' : ` from ${p.route.nodeId}`}`);
       return statusOf(e);
     },
     status: () => [...endpoints.values()].map(statusOf),

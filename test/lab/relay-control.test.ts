@@ -59,6 +59,17 @@ test('cut, heal and status over the control socket; bad requests get coded error
       await echoes(c, 'back');
       c.socket.destroy();
 
+      const [pair] = await controlRelay(socketPath, { op: 'cut', node: 'n1', peer: 'n2', mode: 'reset' });
+      assert.deepEqual([pair?.node, pair?.cut, pair?.cutFrom], ['n1', null, ['n2']]);
+      await assertRefused(port2, '127.0.1.1');
+      await assert.rejects(controlRelay(socketPath, { op: 'cut', node: 'n1', peer: 'n1' }), isLabError('E_INVALID'));
+      await assert.rejects(controlRelay(socketPath, { op: 'heal', node: 'n1', peer: 'n7' }), isLabError('E_NOT_FOUND'));
+      const [pairHealed] = await controlRelay(socketPath, { op: 'heal', node: 'n2', peer: 'n1' });
+      assert.deepEqual(pairHealed?.cutFrom, []);
+      const again = await dial(port2, '127.0.1.1');
+      await echoes(again, 'pair back');
+      again.socket.destroy();
+
       const status = await controlRelay(socketPath, { op: 'status' });
       assert.deepEqual(status.map((s) => s.node), ['n1', 'n2']);
     } finally {
@@ -131,6 +142,16 @@ test('a stale socket left by a dead relay is replaced', async () => {
 test('parseControlRequest accepts the three ops and reports every problem', () => {
   assert.deepEqual(parseControlRequest('{"op":"cut","node":"n2","mode":"silent"}'), { op: 'cut', node: 'n2', mode: 'silent' });
   assert.deepEqual(parseControlRequest('{"op":"heal","node":"n2"}'), { op: 'heal', node: 'n2' });
+  assert.deepEqual(parseControlRequest('{"op":"cut","node":"n1","peer":"n2"}'), { op: 'cut', node: 'n1', peer: 'n2' });
+  assert.deepEqual(parseControlRequest('{"op":"heal","node":"n1","peer":"n2"}'), { op: 'heal', node: 'n1', peer: 'n2' });
+  assert.throws(
+    () => parseControlRequest('{"op":"status","peer":"n2"}'),
+    (err: unknown) => err instanceof LabError && err.code === 'E_INVALID' && err.problems.length === 1 && /peer/.test(err.problems[0] ?? ''),
+  );
+  assert.throws(
+    () => parseControlRequest('{"op":"cut","node":"","peer":3}'),
+    (err: unknown) => err instanceof LabError && err.code === 'E_INVALID' && err.problems.length === 2,
+  );
   assert.deepEqual(parseControlRequest('{"op":"status"}'), { op: 'status' });
   assert.throws(
     () => parseControlRequest('{"op":"status","node":"n1","mode":"reset"}'),

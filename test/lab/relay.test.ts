@@ -143,6 +143,104 @@ test('a silent cut forwards nothing and closes nothing; heal delivers what was h
   }
 });
 
+/** A link the relay wrongly lets through makes assertRefused wait for ever: fail instead, ms. */
+const PAIR_TEST_MS = 20_000;
+
+test('a pair cut resets only the links between the two, both ways; healing one pair leaves the other; a whole heal lifts all', { timeout: PAIR_TEST_MS }, async () => {
+  const lab = await threeNodes();
+  try {
+    const n1ToN2 = await dial(lab.port('n2'), lab.src.n1);
+    const n2ToN1 = await dial(lab.port('n1'), lab.src.n2);
+    const n1ToN3 = await dial(lab.port('n3'), lab.src.n1);
+    const n2ToN3 = await dial(lab.port('n3'), lab.src.n2);
+    const adminToN2 = await dial(lab.port('n2'));
+    for (const c of [n1ToN2, n2ToN1, n1ToN3, n2ToN3, adminToN2]) await echoes(c, 'before');
+
+    const n1 = lab.relay.cut('n1', 'reset', 'n2');
+    assert.deepEqual([n1.cut, n1.cutFrom, n1.totals.cutReset], [null, ['n2'], 2]);
+    assert.equal(await n1ToN2.closed, 'ECONNRESET');
+    assert.equal(await n2ToN1.closed, 'ECONNRESET');
+    for (const c of [n1ToN3, n2ToN3, adminToN2]) await echoes(c, 'other links pass');
+    await assertRefused(lab.port('n2'), lab.src.n1);
+    await assertRefused(lab.port('n1'), lab.src.n2);
+    const n3ToN1 = await dial(lab.port('n1'), lab.src.n3);
+    await echoes(n3ToN1, 'n3 reaches n1');
+
+    assert.deepEqual(lab.relay.cut('n1', 'reset', 'n3').cutFrom, ['n2', 'n3']);
+    assert.equal(await n1ToN3.closed, 'ECONNRESET');
+    assert.equal(await n3ToN1.closed, 'ECONNRESET');
+    const byNode = new Map(lab.relay.status().map((s) => [s.node, s]));
+    assert.deepEqual(byNode.get('n2')?.cutFrom, ['n1']);
+    assert.deepEqual(byNode.get('n3')?.cutFrom, ['n1']);
+    assert.equal(byNode.get('n2')?.cut, null);
+
+    // Healed from the other end: a pair is one cut, whichever node names it.
+    assert.deepEqual(lab.relay.heal('n2', 'n1').cutFrom, []);
+    const healedPair = await dial(lab.port('n2'), lab.src.n1);
+    await echoes(healedPair, 'n1-n2 back');
+    await assertRefused(lab.port('n3'), lab.src.n1);
+    await assertRefused(lab.port('n1'), lab.src.n3);
+    assert.deepEqual(lab.relay.status().find((s) => s.node === 'n1')?.cutFrom, ['n3']);
+
+    lab.relay.cut('n1');
+    const whole = lab.relay.heal('n1');
+    assert.deepEqual([whole.cut, whole.cutFrom], [null, []]);
+    assert.deepEqual(lab.relay.status().map((s) => [s.node, s.cut, s.cutFrom]), [['n1', null, []], ['n2', null, []], ['n3', null, []]]);
+    const healedIn = await dial(lab.port('n1'), lab.src.n3);
+    const healedOut = await dial(lab.port('n3'), lab.src.n1);
+    await echoes(healedIn, 'after');
+    await echoes(healedOut, 'after');
+    for (const c of [n2ToN3, adminToN2, healedPair, healedIn, healedOut]) c.socket.destroy();
+  } finally {
+    await lab.close();
+  }
+});
+
+test('a silent pair cut holds only the pair\'s links; a held link goes through only when no cut is left on it', { timeout: PAIR_TEST_MS }, async () => {
+  const lab = await threeNodes();
+  try {
+    const n1ToN2 = await dial(lab.port('n2'), lab.src.n1);
+    const n1ToN3 = await dial(lab.port('n3'), lab.src.n1);
+    const n2ToN3 = await dial(lab.port('n3'), lab.src.n2);
+    for (const c of [n1ToN2, n1ToN3, n2ToN3]) await echoes(c, 'before');
+
+    lab.relay.cut('n1', 'silent', 'n2');
+    lab.relay.cut('n1', 'silent', 'n3');
+    lab.relay.cut('n2', 'silent');
+    n1ToN2.socket.write('held-12');
+    n1ToN3.socket.write('held-13');
+    const n2ToN1 = await dial(lab.port('n1'), lab.src.n2);
+    n2ToN1.socket.write('held-21');
+    const n3ToN1 = await dial(lab.port('n1'), lab.src.n3);
+    n3ToN1.socket.write('held-31');
+    // Held: n1-n2 both ways and n1-n3 both ways by the pair cuts, n2->n3 by n2's whole cut.
+    const held = (): number => lab.relay.status().reduce((sum, s) => sum + s.active.held, 0);
+    await eventually('five links held', () => held() === 5);
+
+    // The pair n1-n2 is healed, but n2's whole cut still holds both its links to n1.
+    assert.deepEqual(lab.relay.heal('n1', 'n2').cutFrom, ['n3']);
+    // 300 ms is ample for loopback forwarding to show up if a held link leaked.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(held(), 5);
+    assert.equal(n1ToN2.received().toString(), 'before');
+    assert.equal(n2ToN1.received().length, 0);
+
+    // n2's whole heal releases its links; the pair n1-n3 still holds its own.
+    lab.relay.heal('n2');
+    await eventually('n2\'s links delivered', () => n1ToN2.received().toString() === 'beforeheld-12' && n2ToN1.received().toString() === 'held-21');
+    await echoes(n2ToN3, 'n2-n3 back');
+    assert.equal(n1ToN3.received().toString(), 'before');
+    assert.equal(n3ToN1.received().length, 0);
+    assert.deepEqual(lab.relay.status().map((s) => s.active.held), [1, 0, 1]);
+
+    lab.relay.heal('n3', 'n1');
+    await eventually('n1-n3 delivered', () => n1ToN3.received().toString() === 'beforeheld-13' && n3ToN1.received().toString() === 'held-31');
+    for (const c of [n1ToN2, n1ToN3, n2ToN3, n2ToN1, n3ToN1]) c.socket.destroy();
+  } finally {
+    await lab.close();
+  }
+});
+
 test('a dead target resets the client and is counted', async () => {
   const echo = await startEchoServer('127.0.1.4');
   const relay = await startRelay({ routes: [routeFor('n4', echo)] });
@@ -170,6 +268,13 @@ test('bad routes are refused with every problem; unknown nodes are E_NOT_FOUND',
     const relay = await startRelay({ routes: [routeFor('n1', echo)] });
     try {
       assert.throws(() => relay.cut('n9'), (err: unknown) => err instanceof LabError && err.code === 'E_NOT_FOUND');
+      const notFound = (err: unknown) => err instanceof LabError && err.code === 'E_NOT_FOUND' && /no node n9 .*known: n1/.test(err.message);
+      assert.throws(() => relay.cut('n1', 'reset', 'n9'), notFound);
+      assert.throws(() => relay.heal('n1', 'n9'), notFound);
+      const itself = (err: unknown) => err instanceof LabError && err.code === 'E_INVALID';
+      assert.throws(() => relay.cut('n1', 'silent', 'n1'), itself);
+      assert.throws(() => relay.heal('n1', 'n1'), itself);
+      assert.deepEqual(relay.status().map((s) => [s.cut, s.cutFrom]), [[null, []]], 'a refused cut changes nothing');
     } finally {
       await relay.close();
     }
