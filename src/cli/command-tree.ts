@@ -304,8 +304,10 @@ const AGENT: CommandSpec = {
         { flags: '--name <name>', description: 'the node\'s name, on first start (default: the host name)', kind: 'name' },
         { flags: '--socket <path>', description: 'the local API socket (default: STATE-DIR/agent.sock)' },
         { flags: '--log-format <format>', description: 'log lines on stderr as text or JSON', choices: ['text', 'json'], defaultValue: 'text' },
+        { flags: '--watchdog <path>', description: 'fencing by watchdog: the lease guard feeds this device (/dev/watchdog)' },
+        { flags: '--watchdog-timeout-ms <ms>', description: 'the watchdog\'s timeout T_wd in ms (default: the device\'s own, from sysfs)' },
       ],
-      examples: ['fcm agent run --state-dir /var/lib/fcm', 'fcm agent run --state-dir /tmp/n1 --listen 127.0.0.1:0 --name n1'],
+      examples: ['fcm agent run --state-dir /var/lib/fcm', 'fcm agent run --state-dir /tmp/n1 --listen 127.0.0.1:0 --name n1', 'fcm agent run --watchdog /dev/watchdog'],
       run: async (invocation) => (await import('./commands/agent-run.js')).agentRun(invocation),
     },
     {
@@ -324,8 +326,10 @@ const LAB: CommandSpec = {
       options: [
         { flags: '--nodes <count>', description: 'number of nodes', kind: 'count', defaultValue: 3 },
         { flags: '--dir <dir>', description: 'directory for the lab\'s state (default: ~/.local/state/fcm/lab)' },
+        { flags: '--fencing <fencing>', description: 'none, or watchdog: every node\'s guard feeds an emulated watchdog that resets the node', choices: ['none', 'watchdog'] },
+        { flags: '--watchdog-timeout-ms <ms>', description: 'the emulated watchdogs\' timeout T_wd in ms (default 500)', kind: 'count' },
       ],
-      examples: ['fcm lab up --nodes 3', 'fcm lab up --nodes 5 --dir /tmp/lab5'],
+      examples: ['fcm lab up --nodes 3', 'fcm lab up --nodes 5 --dir /tmp/lab5', 'fcm lab up --fencing watchdog'],
       run: async (invocation, context) => (await import('./commands/lab.js')).labUpCommand(invocation, context),
     },
     {
@@ -347,13 +351,18 @@ const LAB: CommandSpec = {
       run: async (invocation, context) => (await import('./commands/lab.js')).labStartCommand(invocation, context),
     },
     {
-      name: 'cut', summary: 'cut a lab node off from the others', args: [nameArg('node', 'node name')],
-      options: [{ flags: '--silent', description: 'drop its traffic without resetting connections, as a lost network does' }],
-      examples: ['fcm lab cut node2', 'fcm lab cut node2 --silent'],
+      name: 'cut', summary: 'cut a lab node off from the others, or from one of them', args: [nameArg('node', 'node name')],
+      options: [
+        { flags: '--silent', description: 'drop its traffic without resetting connections, as a lost network does' },
+        { flags: '--from <peer>', description: 'cut only the links between the node and this one; its other links pass', kind: 'name' },
+      ],
+      examples: ['fcm lab cut node2', 'fcm lab cut node2 --silent', 'fcm lab cut node1 --from node2'],
       run: async (invocation, context) => (await import('./commands/lab.js')).labCutCommand(invocation, context),
     },
     {
-      name: 'heal', summary: 'reconnect a cut lab node', args: [nameArg('node', 'node name')], examples: ['fcm lab heal node2'],
+      name: 'heal', summary: 'reconnect a cut lab node', args: [nameArg('node', 'node name')],
+      options: [{ flags: '--from <peer>', description: 'lift only the cut between the node and this one', kind: 'name' }],
+      examples: ['fcm lab heal node2', 'fcm lab heal node1 --from node2'],
       run: async (invocation, context) => (await import('./commands/lab.js')).labHealCommand(invocation, context),
     },
   ],

@@ -1,5 +1,6 @@
 // A lab node's agent as a process: `fcm agent run` with the node's state dir,
-// addresses and socket, started detached with its output in the node's
+// addresses and socket (and, in a lab with --fencing watchdog, its emulated
+// watchdog device), started detached with its output in the node's
 // agent.log, and awaited until its API socket answers.
 import { mkdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +26,8 @@ export function agentArgs(node: LabNode): string[] {
     '--name', node.name,
     '--socket', node.socketPath,
     '--log-format', 'json',
+    // Fencing = watchdog: the node's guard feeds its emulated watchdog (watchdog.ts).
+    ...(node.watchdog === undefined ? [] : ['--watchdog', node.watchdog.device, '--watchdog-timeout-ms', String(node.watchdog.timeoutMs)]),
   ];
 }
 

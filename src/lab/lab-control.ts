@@ -16,6 +16,7 @@ import { signal, stopProcess } from './processes.js';
 import type { ProcessRecord, StopOutcome } from './processes.js';
 import { controlRelay } from './relay-control.js';
 import { startRelayProcess } from './relay-process.js';
+import { startWatchdogProcess } from './watchdog-process.js';
 import type { CutMode, RelayNodeStatus } from './relay.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -52,7 +53,11 @@ export interface StopReport {
 /** How long an agent or the relay gets to exit on SIGTERM before SIGKILL, ms. */
 const STOP_GRACE_MS = 3000;
 
-/** Stops every agent and the relay, all at once; records them as not running (the caller writes the state). */
+/**
+ * Stops every agent and the relay, all at once, then leftover guards, then
+ * the watchdog emulator: last, so that every guard has disarmed its device
+ * and nobody is reset. Records them as not running (the caller writes the state).
+ */
 export async function stopLabProcesses(state: LabState): Promise<StopReport[]> {
   const stop = async (name: string, record: ProcessRecord | null): Promise<StopReport> => ({
     name,
@@ -62,6 +67,10 @@ export async function stopLabProcesses(state: LabState): Promise<StopReport[]> {
   const reports = await Promise.all([...state.nodes.map((n) => stop(n.name, n.process)), stop('relay', state.relay.process)]);
   const guards = await Promise.all(state.nodes.map(async (n) => stopLeftoverGuard(n)));
   reports.push(...guards.filter((r): r is StopReport => r !== null));
+  if (state.watchdog !== undefined) {
+    reports.push(await stop('watchdog', state.watchdog.process));
+    state.watchdog.process = null;
+  }
   for (const node of state.nodes) node.process = null;
   state.relay.process = null;
   return reports;
@@ -131,7 +140,15 @@ export async function ensureRelay(state: LabState): Promise<boolean> {
   return true;
 }
 
-/** Starts a node's agent again with its state dir, as after a crash; waits until it answers. */
+/** Starts the watchdog emulator of a lab with --fencing watchdog again if it is not running; true if it was started. */
+export async function ensureWatchdog(state: LabState): Promise<boolean> {
+  if (state.watchdog === undefined || isRunning(state.watchdog.process)) return false;
+  state.watchdog.process = await startWatchdogProcess(state);
+  await writeLabState(state);
+  return true;
+}
+
+/** Starts a node's agent again with its state dir, as after a crash (or a watchdog reset); waits until it answers. */
 export async function startNode(state: LabState, node: LabNode, timeoutMs: number): Promise<{ node: string; pid: number; started: boolean; identity: AgentIdentity }> {
   if (isRunning(node.process)) {
     return { node: node.name, pid: node.process.pid, started: false, identity: await waitForAgent(node, node.process, timeoutMs) };
@@ -152,16 +169,18 @@ function relayRunning(state: LabState): void {
   }
 }
 
-export async function cutNode(state: LabState, node: LabNode, mode: CutMode): Promise<RelayNodeStatus> {
+/** Cut `node` off from every other node, or with `peer` only the links between the two. */
+export async function cutNode(state: LabState, node: LabNode, mode: CutMode, peer?: LabNode): Promise<RelayNodeStatus> {
   relayRunning(state);
-  const [status] = await controlRelay(state.relay.controlSocket, { op: 'cut', node: node.id, mode });
+  const [status] = await controlRelay(state.relay.controlSocket, { op: 'cut', node: node.id, mode, peer: peer?.id });
   if (status === undefined) throw new LabError('E_UNAVAILABLE', 'the relay answered a cut without the node\'s status');
   return status;
 }
 
-export async function healNode(state: LabState, node: LabNode): Promise<RelayNodeStatus> {
+/** With `peer`, lift that pair cut only; without, the node's whole cut and every pair cut involving it. */
+export async function healNode(state: LabState, node: LabNode, peer?: LabNode): Promise<RelayNodeStatus> {
   relayRunning(state);
-  const [status] = await controlRelay(state.relay.controlSocket, { op: 'heal', node: node.id });
+  const [status] = await controlRelay(state.relay.controlSocket, { op: 'heal', node: node.id, peer: peer?.id });
   if (status === undefined) throw new LabError('E_UNAVAILABLE', 'the relay answered a heal without the node\'s status');
   return status;
 }

@@ -8,6 +8,9 @@
 //   DIR/relay/control.sock    the relay's control socket
 //   DIR/relay/relay.pid       the relay's {pid, startTime}, written when it is ready
 //   DIR/relay/relay.log       the relay's stdout and stderr
+//   DIR/watchdog/             with --fencing watchdog: the emulator's config (watchdog.json),
+//                             pid file, status (status.json: state and resets per node), log,
+//                             and each node's emulated device, a FIFO (nodeK.fifo)
 import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
@@ -42,6 +45,19 @@ export interface LabNode {
   sourceHost: string;
   /** The running agent, or null when it is not running (not started yet, killed). */
   process: ProcessRecord | null;
+  /** With --fencing watchdog: the node's emulated watchdog, fed by its lease guard (`agent run --watchdog`). */
+  watchdog?: { device: string; timeoutMs: number };
+}
+
+/** The watchdog emulator of a lab made with --fencing watchdog (watchdog-main.ts). */
+export interface LabWatchdog {
+  /** T_wd, ms: a node's armed watchdog resets it when not fed for this long. */
+  timeoutMs: number;
+  process: ProcessRecord | null;
+  configFile: string;
+  pidFile: string;
+  statusFile: string;
+  logFile: string;
 }
 
 export interface LabState {
@@ -57,6 +73,8 @@ export interface LabState {
     pidFile: string;
     logFile: string;
   };
+  /** Absent: fencing none. */
+  watchdog?: LabWatchdog;
 }
 
 /** Most nodes a lab can have: node K uses 127.0.1.K, and .255 is the broadcast address. */
@@ -77,6 +95,12 @@ export function labLayout(dir: string) {
     nodeDir: (k: number) => join(root, `node${k}`),
     nodeLog: (k: number) => join(root, `node${k}`, 'agent.log'),
     nodeSocket: (k: number) => join(root, `node${k}`, 'agent.sock'),
+    watchdogDir: join(root, 'watchdog'),
+    watchdogConfig: join(root, 'watchdog', 'watchdog.json'),
+    watchdogPidFile: join(root, 'watchdog', 'watchdog.pid'),
+    watchdogStatus: join(root, 'watchdog', 'status.json'),
+    watchdogLog: join(root, 'watchdog', 'watchdog.log'),
+    watchdogDevice: (nodeName: string) => join(root, 'watchdog', `${nodeName}.fifo`),
   };
 }
 
@@ -197,6 +221,7 @@ export function labStateProblems(value: unknown): string[] {
       problems.push(...hostPortProblems(n.privateAddress, `${where}.privateAddress`));
       problems.push(...hostPortProblems(n.publicAddress, `${where}.publicAddress`));
       if (n.process !== null) problems.push(...processRecordProblems(n.process, `${where}.process`));
+      if (n.watchdog !== undefined) problems.push(...watchdogProblems(n.watchdog, `${where}.watchdog`, ['device']));
     });
   }
   if (typeof v.relay !== 'object' || v.relay === null) problems.push('relay: expected an object');
@@ -205,6 +230,20 @@ export function labStateProblems(value: unknown): string[] {
     problems.push(...stringProblems(r, ['controlSocket', 'configFile', 'pidFile', 'logFile'], 'relay'));
     if (r.process !== null) problems.push(...processRecordProblems(r.process, 'relay.process'));
   }
+  if (v.watchdog !== undefined) {
+    problems.push(...watchdogProblems(v.watchdog, 'watchdog', ['configFile', 'pidFile', 'statusFile', 'logFile']));
+    const w = v.watchdog as Record<string, unknown> | null;
+    if (w !== null && typeof w === 'object' && w.process !== null) problems.push(...processRecordProblems(w.process, 'watchdog.process'));
+  }
+  return problems;
+}
+
+/** Problems of an object with a positive whole timeoutMs (ms) and the named non-empty strings. */
+function watchdogProblems(value: unknown, where: string, strings: readonly string[]): string[] {
+  if (typeof value !== 'object' || value === null) return [`${where}: expected an object`];
+  const w = value as Record<string, unknown>;
+  const problems = stringProblems(w, strings, where);
+  if (typeof w.timeoutMs !== 'number' || !Number.isSafeInteger(w.timeoutMs) || w.timeoutMs <= 0) problems.push(`${where}.timeoutMs: expected a whole number of ms above 0`);
   return problems;
 }
 

@@ -1,6 +1,7 @@
 // `fcm lab up`: a real cluster of N agents on loopback. Ports are chosen,
-// the relay and the agents are started detached (recorded in lab.json as
-// they start, so `fcm lab down` can always stop them), node1 creates the
+// the relay (with --fencing watchdog also the watchdog emulator, before any
+// agent: watchdog.ts) and the agents are started detached (recorded in
+// lab.json as they start, so `fcm lab down` can always stop them), node1 creates the
 // cluster and every other node joins it, one at a time. It returns once
 // there is a leader and every node is Up; on failure it stops everything it
 // started, removes what it made and reports the end of every log.
@@ -13,12 +14,15 @@ import { joinNode, memberOf, waitForVoterUp } from '../client/join.js';
 import type { Member } from '../client/join.js';
 import { pollUntil } from '../client/poll.js';
 import { UnixSocketClient } from '../client/unix-socket-client.js';
+import { defaultLeaseTiming } from '../agent/core/lease-config.js';
+import { watchdogTimeoutProblems } from '../agent/guard/watchdog.js';
 import { logTail, startAgent, waitForAgent } from './lab-agent.js';
 import { stopLabProcesses } from './lab-control.js';
 import { LabError, errnoCode } from './lab-error.js';
 import { labLayout, newLabState, planNodes, relayConfigFor, setCurrentLab, writeLabState } from './lab-state.js';
 import type { LabNode, LabState } from './lab-state.js';
 import { startRelayProcess } from './relay-process.js';
+import { DEFAULT_LAB_WATCHDOG_TIMEOUT_MS, startWatchdogProcess } from './watchdog-process.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -32,6 +36,10 @@ export interface LabUpOptions {
   nodes: number;
   /** Bound on the whole start, ms. */
   timeoutMs: number;
+  /** 'watchdog': every node's guard feeds an emulated watchdog that resets the node when unfed (default 'none'). */
+  fencing?: 'none' | 'watchdog';
+  /** T_wd of the emulated watchdogs, ms (default DEFAULT_LAB_WATCHDOG_TIMEOUT_MS); only with fencing 'watchdog'. */
+  watchdogTimeoutMs?: number;
   /** One line per step, for a spinner. */
   progress?: (step: string) => void;
   /** Chooses the nodes and their ports for each attempt (default planNodes); tests pass a plan whose port is taken. */
@@ -50,6 +58,7 @@ export async function labUp(options: LabUpOptions): Promise<LabUpResult> {
   const progress = options.progress ?? (() => {});
   const deadline = performance.now() + options.timeoutMs;
   const remaining = (): number => Math.max(1, Math.round(deadline - performance.now()));
+  const watchdogTimeoutMs = fencingOptions(options);
   const createdDir = await claimDirectory(dir);
   // The state of the attempt in progress: what to stop if anything fails.
   const run: { state: LabState | undefined } = { state: undefined };
@@ -58,7 +67,7 @@ export async function labUp(options: LabUpOptions): Promise<LabUpResult> {
     let identities: AgentIdentity[] | undefined;
     for (let attempt = 1; identities === undefined; attempt++) {
       try {
-        identities = await startProcesses(dir, await (options.plan ?? planNodes)(dir, options.nodes), adminKey, run, remaining, progress);
+        identities = await startProcesses(dir, await (options.plan ?? planNodes)(dir, options.nodes), watchdogTimeoutMs, adminKey, run, remaining, progress);
       } catch (err) {
         if (!addressInUse(err) || attempt >= PORT_ATTEMPTS) throw err;
         progress(`a port was taken meanwhile; starting again with other ports (attempt ${attempt + 1} of ${PORT_ATTEMPTS})`);
@@ -77,6 +86,21 @@ export async function labUp(options: LabUpOptions): Promise<LabUpResult> {
     else await Promise.all((await readdir(dir)).map((entry) => rm(join(dir, entry), { recursive: true, force: true })));
     throw failure(err, tails);
   }
+}
+
+/**
+ * T_wd of the lab's watchdogs (null: fencing none), or E_INVALID naming
+ * every problem. The lab's cluster keeps the default lease timing, so T_wd
+ * must fit it as the agents will check (guard/watchdog.ts).
+ */
+function fencingOptions(options: LabUpOptions): number | null {
+  const problems: string[] = [];
+  const watchdog = options.fencing === 'watchdog';
+  if (options.watchdogTimeoutMs !== undefined && !watchdog) problems.push('--watchdog-timeout-ms needs --fencing watchdog');
+  const timeoutMs = options.watchdogTimeoutMs ?? DEFAULT_LAB_WATCHDOG_TIMEOUT_MS;
+  if (watchdog) problems.push(...watchdogTimeoutProblems(timeoutMs, defaultLeaseTiming));
+  if (problems.length > 0) throw new LabError('E_INVALID', 'lab fencing', problems);
+  return watchdog ? timeoutMs : null;
 }
 
 /** The lab directory must be new or empty: true if this call created it. */
@@ -99,6 +123,7 @@ async function claimDirectory(dir: string): Promise<boolean> {
 async function startProcesses(
   dir: string,
   nodes: LabNode[],
+  watchdogTimeoutMs: number | null,
   adminKey: string,
   run: { state: LabState | undefined },
   remaining: () => number,
@@ -112,6 +137,18 @@ async function startProcesses(
   progress('starting the relay');
   state.relay.process = await startRelayProcess(relayConfigFor(state), { configFile: layout.relayConfig, logFile: layout.relayLog }, remaining());
   await writeLabState(state);
+  if (watchdogTimeoutMs !== null) {
+    // Before any agent: a guard cannot open its device while no emulator reads it.
+    state.watchdog = {
+      timeoutMs: watchdogTimeoutMs, process: null,
+      configFile: layout.watchdogConfig, pidFile: layout.watchdogPidFile, statusFile: layout.watchdogStatus, logFile: layout.watchdogLog,
+    };
+    for (const node of state.nodes) node.watchdog = { device: layout.watchdogDevice(node.name), timeoutMs: watchdogTimeoutMs };
+    await mkdir(layout.watchdogDir, { recursive: true, mode: 0o700 });
+    progress(`starting the watchdog emulator (T_wd ${watchdogTimeoutMs} ms)`);
+    state.watchdog.process = await startWatchdogProcess(state, remaining());
+    await writeLabState(state);
+  }
   progress(`starting ${nodes.length} agents`);
   for (const node of state.nodes) {
     await mkdir(node.stateDir, { recursive: true, mode: 0o700 });
@@ -173,11 +210,12 @@ async function removeAttempt(state: LabState | undefined): Promise<void> {
   if (state === undefined) return;
   await stopLabProcesses(state);
   const layout = labLayout(state.dir);
-  await Promise.all([layout.stateFile, layout.relayDir, ...state.nodes.map((n) => n.stateDir)].map((path) => rm(path, { recursive: true, force: true })));
+  await Promise.all([layout.stateFile, layout.relayDir, layout.watchdogDir, ...state.nodes.map((n) => n.stateDir)].map((path) => rm(path, { recursive: true, force: true })));
 }
 
 async function logTails(state: LabState): Promise<string> {
   const logs = [...state.nodes.map((n) => [`${n.name} (${n.logFile})`, n.logFile] as const), [`relay (${state.relay.logFile})`, state.relay.logFile] as const];
+  if (state.watchdog !== undefined) logs.push([`watchdog (${state.watchdog.logFile})`, state.watchdog.logFile] as const);
   const parts = await Promise.all(logs.map(async ([label, file]) => {
     const tail = await logTail(file);
     return tail === '' ? '' : `\n--- ${label} ends with:\n${tail}`;

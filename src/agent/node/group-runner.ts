@@ -46,11 +46,13 @@ export class GroupRunner {
   private acked: GuardLease | null = null;
   /** resource → its last spec: a resource deleted from the database can still be stopped. */
   private readonly specs = new Map<string, ResourceSpec>();
-  /** resource → `failRequest` seen for the run here: a larger one fails it (`resource fail`). */
   /** monotonicMs() - performance.now(), ms; performance.now() read second, so it errs small. */
   private readonly clockOffset: number;
+  /** The cluster's timing now: λ and K follow property changes, as the lease holder's deadlines do. */
+  private timing: LeaseTiming;
 
   constructor(private readonly options: GroupRunnerOptions) {
+    this.timing = options.timing;
     const mono = monotonicMs();
     this.clockOffset = mono - performance.now();
     this.controller = new NodeController({ node: options.nodeId, timing: options.timing });
@@ -69,6 +71,11 @@ export class GroupRunner {
   /** Starts the lease guard; the monitor starts with the first operation. */
   start(): Promise<void> {
     return this.guard.start();
+  }
+
+  /** New cluster properties (λ, K): the guard's deadline is judged by them from now on. */
+  setTiming(timing: LeaseTiming): void {
+    this.timing = timing;
   }
 
   /** After every call into the lease holder. */
@@ -95,7 +102,7 @@ export class GroupRunner {
     const now = monotonicMs();
     const acked = this.acked;
     // The guard acts within λ and kills within K of its deadline (A2): past both, nothing of ours runs.
-    if (acked !== null && now >= acked.deadline + this.options.timing.guardLatencyMs + this.options.timing.killTimeMs) {
+    if (acked !== null && now >= acked.deadline + this.timing.guardLatencyMs + this.timing.killTimeMs) {
       this.acked = null;
       this.apply(this.controller.onGuard({ kind: 'expired', deadline: acked.deadline }, now));
     }
@@ -128,7 +135,9 @@ export class GroupRunner {
   private sendGuard(lease: GuardLease): void {
     const client = this.guard.client;
     if (client === null) return;
-    const leaseEnd = this.lease().until;
+    // The watchdog's lease end (rule 6) is the earliest lease any listed group runs under, not the
+    // holder's newest: a group a grant dropped may still be stopping under the older lease.
+    const leaseEnd = lease.deadline + this.timing.guardLatencyMs + this.timing.killTimeMs;
     client.lease(lease.deadline, lease.groups, Number.isFinite(leaseEnd) ? leaseEnd : undefined).then(() => {
       if (this.guard.client !== client) return;
       if (this.acked === null || lease.seq > this.acked.seq) this.acked = lease;

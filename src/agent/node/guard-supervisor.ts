@@ -3,7 +3,9 @@
 // earlier life of this agent left listening: it killed the groups when that
 // agent's connection closed), keeps one GuardClient for the agent's life,
 // and when the guard goes away unasked, kills every group itself, undoes
-// their journals, tells the runner, and starts a new guard.
+// their journals, tells the runner, and starts a new guard. With fencing =
+// watchdog (rule 6) the guard it starts feeds the watchdog device; a guard
+// taken over that feeds another device, or none, is replaced.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -11,7 +13,9 @@ import { openContainment } from '../guard/cgroups.js';
 import type { GroupContainment } from '../guard/cgroups.js';
 import { GuardClient } from '../guard/guard-client.js';
 import { guardSocketPath } from '../guard/guard-protocol.js';
+import type { GuardStatus } from '../guard/guard-protocol.js';
 import { journaledGroups, UndoJournal } from '../guard/undo-journal.js';
+import { processIdentity, waitUntilGone } from '../../os/process-identity.js';
 import type { Logger } from './logger.js';
 
 const GUARD_ENTRY = new URL('../guard/guard-main.js', import.meta.url);
@@ -34,7 +38,19 @@ export interface GuardSupervisorOptions {
   onLost: () => void;
 }
 
+/** The watchdog the guard feeds (`guard-main --watchdog`). */
+export interface GuardWatchdog {
+  /** The device: /dev/watchdog, or the lab's emulated one (a FIFO). */
+  path: string;
+  /** T_wd, ms; absent: the device's own, read by the guard from sysfs. */
+  timeoutMs?: number;
+}
+
 export class GuardSupervisor {
+  /** Set before start(): the guard feeds this watchdog; null: fencing is not by watchdog. */
+  watchdog: GuardWatchdog | null = null;
+  /** T_wd (ms) the connected guard feeds with; null when it feeds none. */
+  watchdogTimeoutMs: number | null = null;
   client: GuardClient | null = null;
   /** The guard's pid (our child, or a guard an earlier life of the agent started). */
   pid: number | null = null;
@@ -52,14 +68,22 @@ export class GuardSupervisor {
   /** Connects to a guard, starting one when none listens. */
   async start(): Promise<void> {
     let client = await GuardClient.connect(this.socketPath).catch(() => null);
+    if (client !== null) {
+      const earlier = await client.status();
+      if (this.feedsOurWatchdog(earlier)) this.options.log.info('took over the lease guard of an earlier agent');
+      else {
+        this.options.log.warn('the lease guard of an earlier agent feeds another watchdog, or none: replacing it', { pid: earlier.pid, feeds: earlier.watchdog?.path ?? null, wanted: this.watchdog?.path ?? null });
+        await this.replaceEarlierGuard(client, earlier.pid);
+        client = null;
+      }
+    }
     if (client === null) {
       await this.spawnGuard();
       client = await GuardClient.connect(this.socketPath);
-    } else {
-      this.options.log.info('took over the lease guard of an earlier agent');
     }
     const status = await client.status();
     this.pid = status.pid;
+    this.watchdogTimeoutMs = status.watchdog?.timeoutMs ?? null;
     this.containment ??= await openContainment({
       nodeName: this.options.nodeName,
       stateDir: this.options.stateDir,
@@ -100,8 +124,32 @@ export class GuardSupervisor {
     }
   }
 
+  private feedsOurWatchdog(status: GuardStatus): boolean {
+    const want = this.watchdog;
+    const have = status.watchdog;
+    if (want === null || have === null) return want === have;
+    return have.path === want.path && (want.timeoutMs === undefined || have.timeoutMs === want.timeoutMs);
+  }
+
+  /**
+   * Closing the connection kills the earlier guard's groups (none of this
+   * agent's run yet); SIGTERM then makes it disarm its watchdog and exit.
+   * Its pid is its own answer of a moment ago, checked by start time.
+   */
+  private async replaceEarlierGuard(client: GuardClient, pid: number): Promise<void> {
+    client.close();
+    const earlier = processIdentity(pid);
+    if (earlier === undefined) return;
+    process.kill(pid, 'SIGTERM');
+    if (!(await waitUntilGone(earlier, STOP_TIMEOUT_MS))) throw new Error(`the earlier lease guard (pid ${pid}) did not stop within ${STOP_TIMEOUT_MS} ms`);
+  }
+
   private spawnGuard(): Promise<void> {
     const args = [GUARD_ENTRY.pathname, '--state-dir', this.options.stateDir, '--node', this.options.nodeName, '--log-format', 'json'];
+    if (this.watchdog !== null) {
+      args.push('--watchdog', this.watchdog.path);
+      if (this.watchdog.timeoutMs !== undefined) args.push('--watchdog-timeout-ms', String(this.watchdog.timeoutMs));
+    }
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     this.child = child;
     child.once('exit', (code, signal) => {

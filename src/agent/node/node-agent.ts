@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Membership, RaftStatus } from '../consensus/types.js';
 import type { OwnerOrder, ResourceReport } from '../core/controller-io.js';
+import type { LeaseTiming } from '../core/lease-config.js';
 import type { Placement } from '../core/lease-granter.js';
 import { LivenessView } from '../core/membership.js';
 import type { ApplyResult } from '../db/database.js';
@@ -26,6 +27,7 @@ import { ClusterDatabase } from '../db/database.js';
 import { encodeCommand } from '../db/commands.js';
 import type { ClusterCommand } from '../db/commands.js';
 import { parseAddress } from '../db/names.js';
+import { watchdogTimeoutProblems } from '../guard/watchdog.js';
 import { SshTransport } from '../transport/transport.js';
 import type { PeerAddress } from '../transport/transport.js';
 import { AgentError, refusedByReports } from './agent-error.js';
@@ -40,6 +42,7 @@ import type { ClusterRecord, JoinMember } from './cluster-file.js';
 import { handleExec } from './exec.js';
 import { GroupLeader } from './group-leader.js';
 import { GroupRunner } from './group-runner.js';
+import type { GuardWatchdog } from './guard-supervisor.js';
 import { LeadershipHandover } from './handover.js';
 import { HeartbeatGapMonitor } from './heartbeat-gaps.js';
 import { loadOrCreateIdentity, renewIncarnation } from './identity.js';
@@ -81,6 +84,8 @@ export interface NodeAgentOptions {
   name?: string;
   /** The local API socket (default: <state-dir>/agent.sock). */
   socketPath?: string;
+  /** Fencing = watchdog (rule 6): the lease guard feeds this device. */
+  watchdog?: GuardWatchdog;
   log: Logger;
   version: string;
   /** The agent cannot go on (a failed fsync): the caller should exit so that it restarts from its files. */
@@ -122,6 +127,8 @@ export class NodeAgent {
   /** Set once stop() is past the leadership hand-over: waits give up. */
   private closing = false;
   private readonly lock: StateDirLock;
+  /** The watchdog timing problems last logged ('' when none). */
+  private watchdogWarned = '';
 
   private constructor(readonly options: NodeAgentOptions, identity: NodeIdentity, lock: StateDirLock, transport: SshTransport, adminKeys: AdminKeys) {
     this.identity = identity;
@@ -155,6 +162,7 @@ export class NodeAgent {
       db: () => this.db(),
       report: (cmd) => this.sendReport(cmd),
     });
+    this.groups.guard.watchdog = options.watchdog ?? null;
     this.groupLeader = new GroupLeader({
       nodeId: identity.nodeId,
       log: this.log,
@@ -222,6 +230,10 @@ export class NodeAgent {
       await agent.groups.start().catch((err: unknown) => log.error('the lease guard did not start: no group will run on this node', { err }));
       log.info('listening', { listen: formatHostPort({ host: options.listen.host, port: transport.port }), advertise: agent.address });
       if (record) await agent.startSession(record);
+      const watchdogProblems = agent.watchdogProblems(timingFrom(agent.db()?.getProperties() ?? new ClusterDatabase().getProperties()).lease);
+      if (watchdogProblems.length > 0) {
+        throw new AgentError('E_INVALID', `--watchdog: ${watchdogProblems.join('; ')}`, 'give a shorter --watchdog-timeout-ms, or make the node lease longer (fcm config set nodeLease=...)');
+      }
       agent.apiServer = await ApiSocketServer.listen(agent.socketPath, localCaller(), (m, p, c) => agent!.api.dispatch(m, p, c), log);
       agent.startTicker();
       log.info('agent ready', { socket: agent.socketPath, cluster: record?.clusterName ?? null });
@@ -369,6 +381,16 @@ export class NodeAgent {
     await closeSession(session);
   }
 
+  /**
+   * Fencing = watchdog: T_wd (the guard's, else the one asked for) must
+   * leave the lease room (guard/watchdog.ts, maxWatchdogTimeoutMs). At start
+   * a problem refuses to run; a later change of the lease timing is logged.
+   */
+  private watchdogProblems(lease: LeaseTiming): string[] {
+    const timeoutMs = this.groups.guard.watchdogTimeoutMs ?? this.options.watchdog?.timeoutMs;
+    return this.options.watchdog === undefined || timeoutMs === undefined ? [] : watchdogTimeoutProblems(timeoutMs, lease);
+  }
+
   /** After the runtime has taken the message: only its arrival time is recorded. */
   private noteHeartbeat(message: object, from: string): void {
     const m = message as { type?: unknown; term?: unknown };
@@ -437,6 +459,11 @@ export class NodeAgent {
       if (this.session && db) {
         const timing = timingFrom(db.getProperties());
         this.leases.setTiming(timing.lease);
+        const watchdogProblems = this.watchdogProblems(timing.lease);
+        const said = watchdogProblems.join('; ');
+        if (said !== '' && said !== this.watchdogWarned) this.log.error('the lease timing leaves the watchdog too little room: this node will be reset when a renewal is late', { problems: watchdogProblems });
+        this.watchdogWarned = said;
+        this.groups.setTiming(timing.lease);
       }
       this.leases.onPlacementsChanged();
       this.groups.onDatabaseChange();

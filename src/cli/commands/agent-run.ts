@@ -1,8 +1,11 @@
 // fcm agent run: one node agent in the foreground until SIGTERM or SIGINT,
 // when it hands leadership over (bounded), stops and exits 0. SIGHUP
 // re-reads the state directory's authorized_keys. Logs go to stderr.
+// --watchdog PATH [--watchdog-timeout-ms N]: fencing = watchdog, the lease
+// guard feeds PATH (rule 6).
 import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { CommandResult, Invocation } from '../command-spec.js';
 import { FcmError, UsageError } from '../errors.js';
@@ -31,6 +34,7 @@ export async function agentRun(invocation: Invocation): Promise<CommandResult> {
   const stateDir = resolve(text('stateDir') ?? DEFAULT_STATE_DIR);
   const socketPath = text('socket');
   const name = text('name');
+  const watchdog = await watchdogOption(text('watchdog'), text('watchdogTimeoutMs'));
 
   let fatal: Error | null = null;
   let wake: () => void = () => {};
@@ -49,6 +53,7 @@ export async function agentRun(invocation: Invocation): Promise<CommandResult> {
       ...(sourceAddress ? { sourceAddress } : {}),
       ...(name ? { name } : {}),
       ...(socketPath ? { socketPath: resolve(socketPath) } : {}),
+      ...(watchdog ? { watchdog } : {}),
       log,
       version: readVersion(),
       onFatal: (err) => {
@@ -72,6 +77,40 @@ export async function agentRun(invocation: Invocation): Promise<CommandResult> {
   await agent.stop({ transferLeadership: fatal === null });
   if (fatal !== null) throw new FcmError('E_AGENT_FAILED', `the agent stopped after a failure it cannot continue from: ${(fatal as Error).message}`, 'it recovers from its files when started again');
   return { data: { stopped: true }, text: '' };
+}
+
+/**
+ * --watchdog and --watchdog-timeout-ms, every problem named (E_INVALID):
+ * the device must be a character device (/dev/watchdog) or a FIFO (the
+ * lab's emulated watchdog); the timeout a whole number of ms. A device's
+ * own timeout (sysfs) is what resets the machine: a shorter one given would
+ * let the guard feed too late (rule 6), so it is refused; a FIFO has none,
+ * so it needs one given. Whether T_wd fits the lease is checked by the
+ * agent, which knows the cluster's timing.
+ */
+async function watchdogOption(path: string | undefined, timeoutText: string | undefined): Promise<{ path: string; timeoutMs?: number } | undefined> {
+  const problems: string[] = [];
+  const timeoutMs = timeoutText === undefined ? undefined : /^\d+$/.test(timeoutText) ? Number(timeoutText) : NaN;
+  if (timeoutMs !== undefined && !(Number.isSafeInteger(timeoutMs) && timeoutMs > 0)) problems.push(`--watchdog-timeout-ms '${timeoutText ?? ''}' is not a whole number of ms above 0`);
+  if (path === undefined) {
+    if (timeoutText !== undefined) problems.push('--watchdog-timeout-ms needs --watchdog');
+  } else {
+    const found = await stat(path).catch((err: unknown) => (err as Error).message);
+    if (typeof found === 'string') problems.push(`--watchdog ${path}: ${found}`);
+    else if (found.isFIFO()) {
+      if (timeoutMs === undefined) problems.push(`--watchdog ${path} is a FIFO, which has no timeout of its own: give --watchdog-timeout-ms`);
+    } else if (found.isCharacterDevice()) {
+      const { readWatchdogTimeoutMs } = await import('../../agent/guard/watchdog.js');
+      const deviceMs = await readWatchdogTimeoutMs(path).catch(() => undefined);
+      if (deviceMs === undefined && timeoutMs === undefined) problems.push(`cannot read ${path}'s timeout from sysfs: give --watchdog-timeout-ms`);
+      if (deviceMs !== undefined && timeoutMs !== undefined && timeoutMs < deviceMs) {
+        problems.push(`--watchdog-timeout-ms ${timeoutMs} is shorter than ${path}'s own timeout (${deviceMs} ms): the guard would feed too late`);
+      }
+    } else problems.push(`--watchdog ${path} is neither a character device nor a FIFO`);
+  }
+  if (problems.length > 0) throw new FcmError('E_INVALID', problems.join('; '), 'e.g. --watchdog /dev/watchdog, or --watchdog /dev/watchdog --watchdog-timeout-ms 500 when the device\'s own timeout is not wanted');
+  if (path === undefined) return undefined;
+  return { path: resolve(path), ...(timeoutMs === undefined ? {} : { timeoutMs }) };
 }
 
 /** HOST:PORT, [IPv6]:PORT; `minPort` 0 allows "pick a free port". */

@@ -1,19 +1,24 @@
 // fcm lab up | status | down | kill | start | cut | heal: a real cluster on
 // this machine (src/lab/). --json shapes:
-//   up:        {dir, relay: {pid}, nodes: [LabNodeView], cluster: ClusterStatus}
-//   status:    {dir, createdAt, relay: {pid, running}, nodes: [LabNodeView], cluster: ClusterStatus | null, clusterError: {code, message} | null}
+//   up:        {dir, relay: {pid}, watchdog: {pid, timeoutMs} | null, nodes: [LabNodeView], cluster: ClusterStatus}
+//   status:    {dir, createdAt, relay: {pid, running}, watchdog: {pid, running, timeoutMs} | null, nodes: [LabNodeView],
+//               cluster: ClusterStatus | null, clusterError: {code, message} | null}
+//   (watchdog null: fencing none; LabNodeView.watchdog: {state, resets} | null)
 //   down:      {dir, stopped: [{name, pid, outcome}], removed}
 //   kill:      {node, pid, killed}        start: {node, pid, started}
-//   cut, heal: the relay's RelayNodeStatus of the node
+//   cut, heal: the relay's RelayNodeStatus of the node (nodes by lab id: cutFrom ["n2"])
 import { ApiCallError } from '../../client/agent-client.js';
 import type { ClusterStatus } from '../../client/api.js';
 import { UnixSocketClient } from '../../client/unix-socket-client.js';
-import { cutNode, ensureRelay, findLabNode, healNode, isRunning, killNode, labDown, openLab, relayStatus, startNode } from '../../lab/lab-control.js';
+import { cutNode, ensureRelay, ensureWatchdog, findLabNode, healNode, isRunning, killNode, labDown, openLab, relayStatus, startNode } from '../../lab/lab-control.js';
 import { LabError } from '../../lab/lab-error.js';
 import { clearCurrentLab, defaultLabDir, resolveLabDir } from '../../lab/lab-state.js';
 import type { LabNode, LabState } from '../../lab/lab-state.js';
 import { labUp } from '../../lab/lab-up.js';
 import type { RelayNodeStatus } from '../../lab/relay.js';
+import type { WatchdogState } from '../../lab/watchdog.js';
+import type { WatchdogStatusFile } from '../../lab/watchdog-config.js';
+import { readWatchdogStatus } from '../../lab/watchdog-process.js';
 import type { CommandContext, CommandResult, Invocation } from '../command-spec.js';
 import { renderKeyValues, renderTable } from '../render.js';
 import { renderClusterStatus } from './views.js';
@@ -31,30 +36,56 @@ export interface LabNodeView {
   name: string;
   pid: number | null;
   running: boolean;
-  /** The relay's cut of this node; null when it is not cut or the relay does not answer. */
+  /** The relay's whole-node cut of this node; null when it is not cut or the relay does not answer. */
   cut: 'reset' | 'silent' | null;
+  /** Names of the nodes this one is cut from by pair cuts (`lab cut --from`), sorted. */
+  cutFrom: string[];
   address: string;
   socket: string;
   logFile: string;
+  /** Its emulated watchdog as the emulator last wrote it (null: fencing none); `unknown` before the emulator wrote anything. */
+  watchdog: { state: WatchdogState | 'unknown'; resets: number } | null;
 }
 
-function nodeView(node: LabNode, links: RelayNodeStatus[] | null): LabNodeView {
+function nodeView(node: LabNode, links: RelayNodeStatus[] | null, watchdogs: WatchdogStatusFile | null = null): LabNodeView {
+  const watchdog = watchdogs?.nodes.find((w) => w.id === node.id);
   return {
     id: node.id,
     name: node.name,
     pid: node.process?.pid ?? null,
     running: isRunning(node.process),
     cut: links?.find((l) => l.node === node.id)?.cut ?? null,
+    cutFrom: links?.find((l) => l.node === node.id)?.cutFrom ?? [],
     address: `${node.publicAddress.host}:${node.publicAddress.port}`,
     socket: node.socketPath,
     logFile: node.logFile,
+    watchdog: node.watchdog === undefined ? null : { state: watchdog?.state ?? 'unknown', resets: watchdog?.resets ?? 0 },
   };
 }
 
+function watchdogText(n: LabNodeView): string {
+  if (n.watchdog === null) return '-';
+  const { state, resets } = n.watchdog;
+  return resets === 0 ? state : `${state}, ${resets} reset${resets === 1 ? '' : 's'}`;
+}
+
+/** The relay names nodes by lab id (n2); the views name them as the cluster does (node2). */
+function withNames(state: LabState, links: RelayNodeStatus[] | null): RelayNodeStatus[] | null {
+  const nameOf = (id: string): string => state.nodes.find((n) => n.id === id)?.name ?? id;
+  return links?.map((l) => ({ ...l, cutFrom: l.cutFrom.map(nameOf).sort() })) ?? null;
+}
+
+function linksText(n: LabNodeView): string {
+  const cuts = [...(n.cut === null ? [] : [`cut (${n.cut})`]), ...(n.cutFrom.length === 0 ? [] : [`cut from ${n.cutFrom.join(', ')}`])];
+  return cuts.length === 0 ? 'ok' : cuts.join('; ');
+}
+
 function renderLabNodes(nodes: readonly LabNodeView[]): string {
+  // The WATCHDOG column only in a lab with --fencing watchdog.
+  const fenced = nodes.some((n) => n.watchdog !== null);
   return renderTable(
-    ['NODE', 'LAB ID', 'AGENT', 'PID', 'LINKS', 'ADDRESS'],
-    nodes.map((n) => [n.name, n.id, n.running ? 'running' : 'stopped', n.pid, n.cut === null ? 'ok' : `cut (${n.cut})`, n.address]),
+    ['NODE', 'LAB ID', 'AGENT', 'PID', 'LINKS', ...(fenced ? ['WATCHDOG'] : []), 'ADDRESS'],
+    nodes.map((n) => [n.name, n.id, n.running ? 'running' : 'stopped', n.pid, linksText(n), ...(fenced ? [watchdogText(n)] : []), n.address]),
   );
 }
 
@@ -62,23 +93,30 @@ export async function labUpCommand(invocation: Invocation, context: CommandConte
   const count = invocation.options.nodes as number;
   const dir = (invocation.options.dir as string | undefined) ?? defaultLabDir();
   const timeoutMs = context.globals.timeoutMs ?? LAB_UP_BASE_MS + LAB_UP_PER_NODE_MS * count;
+  const fencing = invocation.options.fencing === 'watchdog' ? 'watchdog' : 'none';
+  const watchdogTimeoutMs = invocation.options.watchdogTimeoutMs as number | undefined;
   const { state, cluster } = await context.spin(`starting a ${count}-node lab in ${dir}`, () =>
-    labUp({ dir, nodes: count, timeoutMs, progress: (step) => context.note(step) }));
+    labUp({ dir, nodes: count, timeoutMs, fencing, ...(watchdogTimeoutMs === undefined ? {} : { watchdogTimeoutMs }), progress: (step) => context.note(step) }));
   const nodes = state.nodes.map((n) => nodeView(n, null));
-  const data = { dir: state.dir, relay: { pid: state.relay.process?.pid ?? null }, nodes, cluster };
+  const watchdog = state.watchdog === undefined ? null : { pid: state.watchdog.process?.pid ?? null, timeoutMs: state.watchdog.timeoutMs };
+  const data = { dir: state.dir, relay: { pid: state.relay.process?.pid ?? null }, watchdog, nodes, cluster };
+  const fenced = watchdog === null ? '' : `; fencing by emulated watchdogs, T_wd ${watchdog.timeoutMs} ms`;
   return {
     data,
-    text: () => `lab up in ${state.dir} (now the current lab; fcm lab down removes it)\n\n${renderClusterStatus(cluster)}`,
+    text: () => `lab up in ${state.dir} (now the current lab; fcm lab down removes it)${fenced}\n\n${renderClusterStatus(cluster)}`,
   };
 }
 
 export async function labStatusCommand(context: CommandContext): Promise<CommandResult> {
   const state = await openLab(context.globals.lab);
-  const links = await relayStatus(state).catch(() => null);
-  const nodes = state.nodes.map((n) => nodeView(n, links));
+  const links = withNames(state, await relayStatus(state).catch(() => null));
+  const watchdogs = state.watchdog === undefined ? null : await readWatchdogStatus(state.watchdog.statusFile);
+  const nodes = state.nodes.map((n) => nodeView(n, links, watchdogs));
   const { cluster, clusterError } = await clusterView(state);
   const relayRunning = isRunning(state.relay.process);
-  const data = { dir: state.dir, createdAt: state.createdAt, relay: { pid: state.relay.process?.pid ?? null, running: relayRunning }, nodes, cluster, clusterError };
+  const watchdog = state.watchdog === undefined ? null
+    : { pid: state.watchdog.process?.pid ?? null, running: isRunning(state.watchdog.process), timeoutMs: state.watchdog.timeoutMs };
+  const data = { dir: state.dir, createdAt: state.createdAt, relay: { pid: state.relay.process?.pid ?? null, running: relayRunning }, watchdog, nodes, cluster, clusterError };
   return {
     data,
     text: () => {
@@ -86,6 +124,9 @@ export async function labStatusCommand(context: CommandContext): Promise<Command
         ['lab', state.dir],
         ['created', state.createdAt],
         ['relay', relayRunning ? `running (pid ${state.relay.process?.pid})` : 'NOT RUNNING: nodes cannot reach each other'],
+        ['watchdog', watchdog === null ? 'none (fencing none)'
+          : watchdog.running ? `running (pid ${watchdog.pid}), T_wd ${watchdog.timeoutMs} ms`
+            : 'NOT RUNNING: guards cannot open their watchdogs (fcm lab start starts it)'],
       ]);
       const view = cluster === null ? `cluster: no answer (${clusterError?.message ?? 'no agent running'})\n` : renderClusterStatus(cluster);
       return `${head}\n${renderLabNodes(nodes)}\n${view}`;
@@ -144,21 +185,44 @@ export async function labStartCommand(invocation: Invocation, context: CommandCo
   const node = findLabNode(state, invocation.args[0] as string);
   // The nodes reach each other only through the relay: a kept lab needs it again.
   if (await ensureRelay(state)) context.warn('the lab\'s relay was not running; started it again');
+  // The node's guard cannot open its watchdog while no emulator reads it.
+  if (await ensureWatchdog(state)) context.warn('the lab\'s watchdog emulator was not running; started it again');
   const result = await context.spin(`starting ${node.name}'s agent`, () => startNode(state, node, context.globals.timeoutMs ?? LAB_START_MS));
   const data = { node: result.node, pid: result.pid, started: result.started };
   return { data, text: result.started ? `started ${result.node}'s agent (pid ${result.pid})` : `${result.node}'s agent is running already (pid ${result.pid})` };
 }
 
+/** The node named by the argument and the peer named by --from, if any. */
+function cutEnds(state: LabState, invocation: Invocation): { node: LabNode; peer: LabNode | undefined } {
+  const from = invocation.options.from as string | undefined;
+  const node = findLabNode(state, invocation.args[0] as string);
+  const peer = from === undefined ? undefined : findLabNode(state, from);
+  if (peer === node) throw new LabError('E_INVALID', `--from names ${node.name} itself`, ['a pair cut is between two different nodes']);
+  return { node, peer };
+}
+
 export async function labCutCommand(invocation: Invocation, context: CommandContext): Promise<CommandResult> {
   const state = await openLab(context.globals.lab);
   const mode = invocation.options.silent === true ? 'silent' : 'reset';
-  const status = await cutNode(state, findLabNode(state, invocation.args[0] as string), mode);
+  const { node, peer } = cutEnds(state, invocation);
+  const status = await cutNode(state, node, mode, peer);
+  if (peer !== undefined) {
+    const how = mode === 'silent' ? 'the links between them carry nothing, as if packets were dropped' : 'the links between them are reset';
+    return {
+      data: status,
+      text: `${node.name} cut from ${peer.name} (${mode}): ${how}, their other links pass; fcm lab heal ${node.name} --from ${peer.name} reconnects them`,
+    };
+  }
   const how = mode === 'silent' ? 'its links carry nothing, as if packets were dropped' : 'its links to the other nodes are reset';
-  return { data: status, text: `${invocation.args[0] as string} cut off (${mode}): ${how}; fcm lab heal reconnects it` };
+  return { data: status, text: `${node.name} cut off (${mode}): ${how}; fcm lab heal ${node.name} reconnects it` };
 }
 
 export async function labHealCommand(invocation: Invocation, context: CommandContext): Promise<CommandResult> {
   const state = await openLab(context.globals.lab);
-  const status = await healNode(state, findLabNode(state, invocation.args[0] as string));
-  return { data: status, text: `${invocation.args[0] as string} reconnected` };
+  const { node, peer } = cutEnds(state, invocation);
+  const status = await healNode(state, node, peer);
+  if (peer === undefined) return { data: status, text: `${node.name} reconnected (its whole cut and every pair cut involving it lifted)` };
+  // A pair heal leaves a whole-node cut in place: say so rather than let "reconnected" mislead.
+  const still = status.cut === null ? '' : `; ${node.name} is still cut off from every node (fcm lab heal ${node.name} lifts that)`;
+  return { data: status, text: `${node.name} reconnected to ${peer.name}${still}` };
 }

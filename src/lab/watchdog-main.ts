@@ -1,0 +1,113 @@
+// The lab's watchdog emulator as a process: `node dist/src/lab/watchdog-main.js
+// --config FILE` (watchdog-config.ts). `fcm lab up --fencing watchdog` starts
+// it detached before any agent. It makes each node's FIFO (when missing),
+// opens their read ends, writes its status file and then its pid file (the
+// readiness signal: from then on a guard's open of its device succeeds),
+// logs one line per event to stdout (a file), and on SIGTERM or SIGINT
+// closes the devices (resetting nobody), removes its pid file and exits 0.
+import { execFile } from 'node:child_process';
+import { readFile, stat, unlink } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { writeFileAtomic } from './atomic-file.js';
+import { LabError, errnoCode } from './lab-error.js';
+import { processIdentity } from '../os/process-identity.js';
+import { WatchdogEmulator } from './watchdog.js';
+import { parseWatchdogConfig, parseWatchdogStatus } from './watchdog-config.js';
+import type { WatchdogConfig, WatchdogStatusFile } from './watchdog-config.js';
+import { describePowerCut, powerCut } from './watchdog-reset.js';
+
+/** After cleanup the event loop should be empty; if something still holds it, exit anyway after this long (ms). */
+const EXIT_FALLBACK_MS = 2000;
+
+function log(line: string): void {
+  process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+}
+
+/** A missing device is made (mode 0600); an existing one must be a FIFO. */
+async function ensureFifo(path: string): Promise<void> {
+  const found = await stat(path).catch((err: unknown) => {
+    if (errnoCode(err) === 'ENOENT') return null;
+    throw err;
+  });
+  if (found === null) await promisify(execFile)('mkfifo', ['-m', '0600', path]);
+  else if (!found.isFIFO()) throw new LabError('E_INVALID', `${path} exists and is not a FIFO`);
+}
+
+/** Resets counted by an earlier life (a restarted emulator keeps counting). */
+async function earlierResets(statusFile: string): Promise<Record<string, number>> {
+  const text = await readFile(statusFile, 'utf8').catch(() => null);
+  let status: WatchdogStatusFile | null;
+  try {
+    status = text === null ? null : parseWatchdogStatus(JSON.parse(text));
+  } catch {
+    status = null;
+  }
+  return Object.fromEntries((status?.nodes ?? []).map((n) => [n.id, n.resets]));
+}
+
+/** Writes the status after every change, one write at a time, the newest state last. */
+function statusWriter(config: WatchdogConfig, emulator: () => WatchdogEmulator): () => Promise<void> {
+  let writing: Promise<void> = Promise.resolve();
+  let queued = false;
+  return () => {
+    if (queued) return writing;
+    queued = true;
+    writing = writing.then(async () => {
+      queued = false;
+      const status: WatchdogStatusFile = { pid: process.pid, timeoutMs: config.timeoutMs, nodes: emulator().status() };
+      await writeFileAtomic(config.statusFile, `${JSON.stringify(status, null, 2)}\n`);
+    }).catch((err: unknown) => log(`cannot write ${config.statusFile}: ${(err as Error).message}`));
+    return writing;
+  };
+}
+
+async function main(argv: string[]): Promise<void> {
+  if (argv.length !== 2 || argv[0] !== '--config' || argv[1] === undefined) throw new LabError('E_INVALID', 'usage: watchdog-main --config FILE');
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(argv[1], 'utf8'));
+  } catch (err) {
+    throw new LabError('E_INVALID', `cannot read watchdog config ${argv[1]}: ${(err as Error).message}`, [], { cause: err });
+  }
+  const config = parseWatchdogConfig(value);
+  for (const node of config.nodes) await ensureFifo(node.device);
+  const resetsBefore = await earlierResets(config.statusFile);
+  let emulator: WatchdogEmulator | null = null;
+  const writeStatus = statusWriter(config, () => emulator as WatchdogEmulator);
+  emulator = new WatchdogEmulator({
+    nodes: config.nodes,
+    timeoutMs: config.timeoutMs,
+    resetsBefore,
+    log,
+    onChange: () => void writeStatus(),
+    reset: async (node) => describePowerCut(await powerCut(node.stateDir)),
+  });
+  emulator.start();
+  await writeStatus();
+
+  let stopping = false;
+  const stop = (sig: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log(`${sig}: stopping; no node is reset for it`);
+    emulator?.close();
+    void writeStatus()
+      .then(() => unlink(config.pidFile))
+      .catch((err: unknown) => log(`cleanup: ${(err as Error).message}`))
+      .finally(() => setTimeout(() => process.exit(0), EXIT_FALLBACK_MS).unref());
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
+  const self = processIdentity(process.pid);
+  if (self === undefined) throw new LabError('E_SPAWN', 'cannot read /proc/self/stat');
+  await writeFileAtomic(config.pidFile, `${JSON.stringify(self)}\n`);
+  for (const node of config.nodes) log(`${node.name}: device ${node.device}, T_wd ${config.timeoutMs} ms, resets so far ${resetsBefore[node.id] ?? 0}`);
+  log(`ready, pid ${process.pid}`);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  const code = err instanceof LabError ? err.code : 'E_INTERNAL';
+  process.stderr.write(`watchdog: ${code}: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
