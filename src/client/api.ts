@@ -156,6 +156,8 @@ export interface GroupView {
   failoverThreshold: number;
   /** ms. */
   failoverPeriod: number;
+  /** ms a group held Failed past its failover threshold waits before it is tried again. */
+  failoverRetry: number;
   failback: FailbackMode;
   failbackWindow: FailbackWindow | null;
   antiAffinityClasses: string[];

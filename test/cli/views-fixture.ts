@@ -14,7 +14,7 @@ export function resourceView(name: string, extra: Partial<ResourceView> = {}): R
 export function groupView(name: string, extra: Partial<GroupView> = {}): GroupView {
   return {
     name, state: 'Offline', desired: 'offline', owner: null, epoch: 0, move: null, preferredOwners: ['node1', 'node2'], possibleOwners: [],
-    failoverThreshold: 2, failoverPeriod: 21_600_000, failback: 'never', failbackWindow: null, antiAffinityClasses: [], priority: 2000,
+    failoverThreshold: 2, failoverPeriod: 21_600_000, failoverRetry: 3_600_000, failback: 'never', failbackWindow: null, antiAffinityClasses: [], priority: 2000,
     restart: { maxRestarts: 3, period: 900_000, delay: 1000, failGroupOver: true }, cleanupRequest: 0, resources: [], ...extra,
   };
 }

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PlacementPlanner } from '../../src/agent/core/placement-planner.js';
-import type { PlannerOptions } from '../../src/agent/core/placement-planner.js';
 import type { AdminIntent, Decision, PlaceAnswer, PlanInput } from '../../src/agent/core/placement-decisions.js';
 import type { NodeState } from '../../src/agent/core/membership.js';
 import type { ClusterCommand, GroupSettingsInput } from '../../src/agent/db/commands.js';
@@ -21,7 +20,8 @@ const ALL_PLACEABLE = (): PlaceAnswer => ({ ok: true, blockers: [] });
  */
 class World {
   readonly h = new Harness();
-  readonly planner: PlacementPlanner;
+  /** Replaced by `newLeader()`. */
+  planner: PlacementPlanner;
   now = 0;
   wallHour = 12;
   readonly liveness = new Map<string, NodeState>();
@@ -29,9 +29,14 @@ class World {
   /** Reorders each input's records before planning (determinism tests). */
   shuffle: (<T>(items: T[]) => T[]) | null = null;
 
-  constructor(nodes: number, options: PlannerOptions = {}) {
+  constructor(nodes: number) {
     for (let n = 1; n <= nodes; n++) this.h.must(addNode(n, `node${n}`));
-    this.planner = new PlacementPlanner(options);
+    this.planner = new PlacementPlanner();
+  }
+
+  /** A new leader: a planner that remembers nothing but what the database says. */
+  newLeader(): void {
+    this.planner = new PlacementPlanner();
   }
 
   must(...cmds: ClusterCommand[]): void {
@@ -203,8 +208,8 @@ test('resource failure with one possible owner: the group fails over onto the sa
 
 test('failover threshold: held Failed with its other resources stopped, until the retry period or cleanup', () => {
   for (const ending of ['retry', 'cleanup'] as const) {
-    const w = new World(3, { failoverRetryMs: 5000 });
-    w.group('web', { preferredOwners: ['n1', 'n2'], failoverThreshold: 1, failoverPeriod: '1h', restart: { maxRestarts: 0 } }, ['app', 'ip']);
+    const w = new World(3);
+    w.group('web', { preferredOwners: ['n1', 'n2'], failoverThreshold: 1, failoverPeriod: '1h', failoverRetry: '5s', restart: { maxRestarts: 0 } }, ['app', 'ip']);
     w.settle({ kind: 'online', group: 'web' });
     w.report('ip', 'OnlinePending', 'Online');
     w.report('app', 'OnlinePending', 'Failed');
@@ -277,15 +282,16 @@ test('failback window: the group fails back when the window opens', () => {
   assert.deepEqual(w.settle(), ['stop web (failback)', 'place web n1 (failback)']);
 });
 
-test('resume --failback now|policy|never after a drain', () => {
-  const cases: { failback: 'now' | 'policy' | 'never'; want: [string, string] }[] = [
+test('resume --failback now|policy|never after a drain, as the node record says, on any leader', () => {
+  const cases: { failback?: 'now' | 'policy' | 'never'; want: [string, string] }[] = [
     { failback: 'now', want: ['n1', 'n1'] },
     { failback: 'policy', want: ['n2', 'n1'] },
+    { want: ['n2', 'n1'] },
     { failback: 'never', want: ['n2', 'n2'] },
   ];
   for (const c of cases) {
-    for (const early of [false, true]) {
-      const name = `${c.failback}${early ? ', told before the view shows the node Up' : ''}`;
+    for (const how of ['at once', 'the view shows the node Up later', 'a new leader plans'] as const) {
+      const name = `${c.failback ?? 'no failback given'}, ${how}`;
       const w = new World(3);
       w.group('keep', { preferredOwners: ['n1', 'n2'], failback: 'never' });
       w.group('back', { preferredOwners: ['n1', 'n2'], failback: 'immediate' });
@@ -293,19 +299,91 @@ test('resume --failback now|policy|never after a drain', () => {
       w.must({ type: 'node.set', node: 'n1', paused: true, drain: true });
       w.settle();
       assert.deepEqual([w.owner('keep'), w.owner('back')], ['n2', 'n2'], name);
-      const resume: AdminIntent = { kind: 'resume', node: 'node1', failback: c.failback };
-      if (early) w.liveness.set('n1', 'Paused');
-      w.must({ type: 'node.set', node: 'n1', paused: false });
-      if (early) {
-        w.settle(resume);
-        w.liveness.delete('n1');
-        w.settle();
-      } else {
-        w.settle(resume);
-      }
+      if (how === 'the view shows the node Up later') w.liveness.set('n1', 'Paused');
+      w.must({ type: 'node.set', node: 'n1', paused: false, ...(c.failback === undefined ? {} : { failback: c.failback }) });
+      if (how === 'a new leader plans') w.newLeader();
+      w.settle();
+      w.liveness.delete('n1');
+      w.settle();
       assert.deepEqual([w.owner('keep'), w.owner('back')], c.want, name);
     }
   }
+});
+
+test('failback after a resume: a later return of the node lets each group\'s policy decide again; a later pause forgets it', () => {
+  const w = new World(3);
+  w.group('back', { preferredOwners: ['n1', 'n2'], failback: 'immediate' });
+  w.settle({ kind: 'online', group: 'back' });
+  w.must({ type: 'node.set', node: 'n1', paused: true, drain: true });
+  w.settle();
+  w.must({ type: 'node.set', node: 'n1', paused: false, failback: 'never' });
+  assert.deepEqual(w.settle(), [], 'never: it stays');
+  w.liveness.set('n1', 'Down');
+  w.settle();
+  w.liveness.delete('n1');
+  assert.deepEqual(w.settle(), ['stop back (failback)', 'place back n1 (failback)'], 'n1 came back after the resume');
+  w.must({ type: 'node.set', node: 'n1', paused: true, drain: true });
+  w.settle();
+  w.liveness.set('n1', 'Down');
+  w.settle();
+  w.liveness.delete('n1');
+  assert.deepEqual(w.settle(), [], 'returned while paused: not a return');
+  w.must({ type: 'node.set', node: 'n1', paused: false, failback: 'never' });
+  assert.deepEqual(w.settle(), [], 'the new resume says never');
+  assert.equal(w.owner('back'), 'n2');
+});
+
+test('a resource that must not move its group: restarted in place, then Failed where it is until cleanup', () => {
+  const w = new World(2);
+  w.group('web', { preferredOwners: ['n1', 'n2'], restart: { maxRestarts: 1, delay: '0s', failGroupOver: false } }, ['app']);
+  w.settle({ kind: 'online', group: 'web' });
+  w.report('app', 'OnlinePending', 'Online', 'Failed');
+  assert.deepEqual(w.step(), ['restart app@n1 at 0']);
+  w.report('app', 'OnlinePending', 'Online', 'Failed');
+  assert.deepEqual(w.settle(), ['wait web app failed']);
+  assert.deepEqual([w.owner('web'), w.h.db.groupState('web')], ['n1', 'Failed']);
+  w.must({ type: 'resource.cleanup', name: 'app' });
+  assert.deepEqual(w.settle(), [], 'cleaned up: it starts again where it is');
+});
+
+test('failover threshold: a resource cleanup ends the hold, so the group running again stays when the retry time comes', () => {
+  const w = new World(3);
+  w.group('web', { preferredOwners: ['n1', 'n2'], failoverThreshold: 0, failoverRetry: 5000, restart: { maxRestarts: 0 } }, ['app']);
+  w.settle({ kind: 'online', group: 'web' });
+  w.report('app', 'OnlinePending', 'Failed');
+  w.now = 100;
+  assert.deepEqual(w.step(), ['wait web held until 5100']);
+  w.must({ type: 'resource.cleanup', name: 'app' });
+  assert.deepEqual(w.step(), [], 'no failure is left to hold it for');
+  w.report('app', 'OnlinePending', 'Online');
+  w.now = 5100;
+  assert.deepEqual(w.settle(), [], 'no retry move');
+  assert.equal(w.owner('web'), 'n1');
+});
+
+test('failover threshold: each held group comes back by itself after its own failoverRetry; a changed one applies to the hold', () => {
+  const w = new World(3);
+  const settings: GroupSettingsInput = { failoverThreshold: 0, restart: { maxRestarts: 0 } };
+  w.group('fast', { ...settings, preferredOwners: ['n1'], failoverRetry: '3s' }, ['fast-app']);
+  w.group('slow', { ...settings, preferredOwners: ['n2'] }, ['slow-app']);
+  w.group('later', { ...settings, preferredOwners: ['n3'] }, ['later-app']);
+  w.settle({ kind: 'online', group: 'fast' }, { kind: 'online', group: 'slow' }, { kind: 'online', group: 'later' });
+  for (const r of ['fast-app', 'slow-app', 'later-app']) w.report(r, 'OnlinePending', 'Failed');
+  w.now = 1000;
+  assert.deepEqual(w.step(), ['wait fast held until 4000', 'wait later held until 3601000', 'wait slow held until 3601000'], 'slow and later: 1h, the default');
+  w.now = 3999;
+  assert.deepEqual(w.step(), ['wait fast held until 4000', 'wait later held until 3601000', 'wait slow held until 3601000']);
+  w.must({ type: 'group.set', name: 'later', settings: { failoverRetry: '10s' } });
+  assert.deepEqual(w.step(), ['wait fast held until 4000', 'wait later held until 11000', 'wait slow held until 3601000'], 'counted from the hold');
+  const moves = (): string[] => w.settle().filter((d) => !d.startsWith('wait'));
+  w.now = 4000;
+  assert.deepEqual(moves(), ['stop fast (retry)', 'place fast n2 (retry)'], 'only fast is tried again, elsewhere, without cleanup');
+  w.report('fast-app', 'OnlinePending', 'Online');
+  assert.equal(w.h.db.groupState('fast'), 'Online');
+  w.must({ type: 'group.set', name: 'slow', settings: { failoverRetry: '2s' } });
+  assert.deepEqual(moves(), ['stop slow (retry)', 'place slow n1 (retry)'], 'set shorter than the time held: tried at once');
+  assert.deepEqual(w.step(), ['wait later held until 11000']);
+  assert.deepEqual([w.owner('fast'), w.owner('slow'), w.owner('later')], ['n2', 'n1', 'n3']);
 });
 
 test('a group leaves a node that is no longer a possible owner', () => {
@@ -336,10 +414,9 @@ test('admin intents: move, offline, online; every problem that refuses one', () 
     { kind: 'move', group: 'web', node: 'wit' },
     { kind: 'online', group: 'web', node: 'n2' },
     { kind: 'move', group: 'solo' },
-    { kind: 'resume', node: 'zeta', failback: 'now' },
   ), [
     'refused move: E_NOT_FOUND,E_NOT_FOUND', 'refused move: E_NOT_CANDIDATE', 'refused online: E_NOT_CANDIDATE',
-    'refused move: E_NO_CANDIDATE', 'refused resume: E_NOT_FOUND', 'stop p0 (node-down)',
+    'refused move: E_NO_CANDIDATE', 'stop p0 (node-down)',
   ]);
   const [refused] = w.plan({ kind: 'move', group: 'web', node: 'wit' });
   assert.ok(refused?.kind === 'refused');

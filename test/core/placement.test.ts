@@ -7,7 +7,7 @@ import type { GroupRecord, NodeRecord, ResourceRecord } from '../../src/agent/db
 import { DEFAULT_CHECK_INTERVALS, DEFAULT_DEADLINES, defaultGroup } from '../../src/agent/db/schema.js';
 
 const node = (id: string, over: Partial<NodeRecord> = {}): NodeRecord => ({
-  id, name: `name-${id}`, address: '10.0.0.1:2222', hostKey: 'key', incarnation: 'inc', voteWeight: 1, kind: 'node', paused: false, drain: false, ...over,
+  id, name: `name-${id}`, address: '10.0.0.1:2222', hostKey: 'key', incarnation: 'inc', voteWeight: 1, kind: 'node', paused: false, drain: false, resumed: null, ...over,
 });
 const group = (name: string, over: Partial<GroupRecord> = {}): GroupRecord => ({ ...defaultGroup(name), ...over });
 const resource = (name: string, possibleOwners: string[]): ResourceRecord => ({

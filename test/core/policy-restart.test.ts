@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RestartTracker } from '../../src/agent/core/policy-restart.js';
 import type { RestartVerdict } from '../../src/agent/core/policy-restart.js';
-import type { RestartPolicy } from '../../src/agent/db/schema.js';
+import type { RestartPolicy, RestartSettings } from '../../src/agent/db/schema.js';
 
 const restartAt = (at: number): RestartVerdict => ({ action: 'restart', at });
 const FAILOVER: RestartVerdict = { action: 'failover' };
@@ -34,18 +34,22 @@ test('restart policy: restarts within a sliding window, each after the delay, th
     },
   ];
   for (const c of cases) {
-    const tracker = new RestartTracker(c.policy, c.failGroupOver);
+    const tracker = new RestartTracker({ ...c.policy, failGroupOver: c.failGroupOver ?? true });
     for (const [now, want] of c.failures) assert.deepEqual(tracker.onResourceFailed(now), want, `${c.name} at ${now}`);
   }
 });
 
 test('restart policy: a changed policy applies from the next failure', () => {
-  const tracker = new RestartTracker({ maxRestarts: 1, period: 10_000, delay: 100 });
+  const policy = (p: RestartPolicy, failGroupOver = true): RestartSettings => ({ ...p, failGroupOver });
+  const tracker = new RestartTracker(policy({ maxRestarts: 1, period: 10_000, delay: 100 }));
   assert.deepEqual(tracker.onResourceFailed(0), restartAt(100));
-  tracker.policy = { maxRestarts: 2, period: 10_000, delay: 500 };
+  tracker.policy = policy({ maxRestarts: 2, period: 10_000, delay: 500 });
   assert.deepEqual(tracker.onResourceFailed(10), restartAt(510));
   assert.equal(tracker.restartsInWindow(10), 2);
-  tracker.policy = { maxRestarts: 2, period: 5, delay: 500 };
+  assert.deepEqual(tracker.onResourceFailed(11), FAILOVER);
+  tracker.policy = policy({ maxRestarts: 2, period: 10_000, delay: 500 }, false);
+  assert.deepEqual(tracker.onResourceFailed(12), STAY, 'failGroupOver changed to false');
+  tracker.policy = policy({ maxRestarts: 2, period: 5, delay: 500 });
   assert.equal(tracker.restartsInWindow(14), 1);
   assert.equal(tracker.restartsInWindow(15), 0);
 });

@@ -1,12 +1,13 @@
 // Table-driven cases for node, quorum, disk and admin key commands.
 import assert from 'node:assert/strict';
 import { addNode, fingerprint, hostKey, runCases } from './fixture.js';
+import { ClusterDatabase } from '../../src/agent/db/database.js';
 
 runCases('node.add', [
   {
     name: 'valid, with defaults', cmd: addNode(4, 'delta'), errors: [],
     then: (h) => assert.deepEqual(h.db.getNode('delta'), {
-      id: 'n4', name: 'delta', address: '10.0.0.4:2222', hostKey: hostKey(4), incarnation: 'inc-4', voteWeight: 1, kind: 'node', paused: false, drain: false,
+      id: 'n4', name: 'delta', address: '10.0.0.4:2222', hostKey: hostKey(4), incarnation: 'inc-4', voteWeight: 1, kind: 'node', paused: false, drain: false, resumed: null,
     }),
   },
   { name: 'witness agent without a vote', cmd: addNode(4, 'w', { kind: 'witness-agent', voteWeight: 0 }), errors: [] },
@@ -75,6 +76,23 @@ runCases('node.set', [
     cmd: { type: 'node.set', node: 'beta', paused: false }, errors: [],
     then: (h) => assert.equal(h.db.getNode('n2')?.drain, false),
   },
+  {
+    name: 'a resume records its failback with the placement epoch counter; policy unless told',
+    setup: [{ type: 'placement.set', group: 'web', node: 'n1' }, { type: 'node.set', node: 'beta', paused: true }],
+    cmd: { type: 'node.set', node: 'beta', paused: false, failback: 'never' }, errors: [],
+    then: (h) => {
+      assert.deepEqual(h.db.getNode('n2')?.resumed, { failback: 'never', epoch: 1 });
+      assert.deepEqual(ClusterDatabase.restore(h.db.snapshot()).getNode('n2')?.resumed, { failback: 'never', epoch: 1 }, 'kept in snapshots');
+      h.must({ type: 'node.set', node: 'beta', paused: true });
+      assert.equal(h.db.getNode('n2')?.resumed, null, 'a pause forgets the resume');
+      h.must({ type: 'node.set', node: 'beta', paused: false });
+      assert.deepEqual(h.db.getNode('n2')?.resumed, { failback: 'policy', epoch: 1 });
+      h.must({ type: 'node.set', node: 'beta', paused: false, failback: 'now' });
+      assert.deepEqual(h.db.getNode('n2')?.resumed, { failback: 'policy', epoch: 1 }, 'resuming a running node records nothing');
+    },
+  },
+  { name: 'failback without a resume', cmd: { type: 'node.set', node: 'beta', paused: true, failback: 'now' }, errors: ['E_INVALID_VALUE'] },
+  { name: 'failback of an unknown kind', cmd: { type: 'node.set', node: 'beta', paused: false, failback: 'later' } as never, errors: ['E_INVALID_VALUE'] },
   { name: 'drain without pause', cmd: { type: 'node.set', node: 'beta', drain: true }, errors: ['E_INVALID_VALUE'] },
   { name: 'new incarnation and address', cmd: { type: 'node.set', node: 'n2', incarnation: 'inc-2b', address: 'beta.lan:2222' }, errors: [] },
   { name: 'rename onto another name', cmd: { type: 'node.set', node: 'n2', name: 'alpha' }, errors: ['E_EXISTS'] },

@@ -16,14 +16,14 @@ runCases('group.create', [
     cmd: {
       type: 'group.create', name: 'mail',
       settings: {
-        preferredOwners: ['beta', 'n1'], possibleOwners: ['alpha', 'beta'], failoverThreshold: 5, failoverPeriod: '2h',
+        preferredOwners: ['beta', 'n1'], possibleOwners: ['alpha', 'beta'], failoverThreshold: 5, failoverPeriod: '2h', failoverRetry: '30s',
         failback: 'window', failbackWindow: '22-6', antiAffinityClasses: ['sql'], priority: 3000,
         restart: { maxRestarts: 2, period: '10m', delay: '500ms', failGroupOver: false },
       },
     },
     errors: [],
     then: (h) => assert.deepEqual(h.db.getGroup('mail'), {
-      name: 'mail', preferredOwners: ['n2', 'n1'], possibleOwners: ['n1', 'n2'], failoverThreshold: 5, failoverPeriod: 7_200_000,
+      name: 'mail', preferredOwners: ['n2', 'n1'], possibleOwners: ['n1', 'n2'], failoverThreshold: 5, failoverPeriod: 7_200_000, failoverRetry: 30_000,
       failback: 'window', failbackWindow: { startHour: 22, endHour: 6 }, antiAffinityClasses: ['sql'], priority: 3000,
       restart: { maxRestarts: 2, period: 600_000, delay: 500, failGroupOver: false }, desired: 'offline', move: null, cleanupRequest: 0,
     }),
@@ -36,12 +36,12 @@ runCases('group.create', [
     cmd: {
       type: 'group.create', name: 'mail',
       settings: {
-        preferredOwners: ['zeta', 'wit', 'alpha', 'n1'], failoverThreshold: -1, failoverPeriod: '1x', failback: 'sometimes',
+        preferredOwners: ['zeta', 'wit', 'alpha', 'n1'], failoverThreshold: -1, failoverPeriod: '1x', failoverRetry: 0, failback: 'sometimes',
         antiAffinityClasses: ['ok', 'not ok'], priority: 5000, restart: { maxRestarts: 1000, delay: 'x', failGroupOver: 'no' }, prefered: [],
       },
     },
     errors: [
-      'E_NOT_FOUND', 'E_INVALID_VALUE', 'E_INVALID_VALUE', 'E_INVALID_VALUE', 'E_INVALID_DURATION', 'E_INVALID_VALUE',
+      'E_NOT_FOUND', 'E_INVALID_VALUE', 'E_INVALID_VALUE', 'E_INVALID_VALUE', 'E_INVALID_DURATION', 'E_INVALID_VALUE', 'E_INVALID_VALUE',
       'E_INVALID_NAME', 'E_INVALID_VALUE', 'E_INVALID_VALUE', 'E_INVALID_DURATION', 'E_INVALID_VALUE', 'E_UNKNOWN_FIELD',
     ],
   },
@@ -75,6 +75,15 @@ runCases('group.set / group.delete', [
     setup: [{ type: 'placement.set', group: 'web', node: 'gamma' }],
     cmd: { type: 'group.set', name: 'web', settings: { possibleOwners: ['alpha', 'beta'] } }, errors: [], warnings: ['E_NOT_POSSIBLE_OWNER'],
   },
+  {
+    name: 'failoverRetry: a new group waits 1h; set, it is the group\'s own',
+    cmd: { type: 'group.set', name: 'web', settings: { failoverRetry: 3000 } }, errors: [],
+    then: (h) => assert.deepEqual([h.db.getGroup('web')?.failoverRetry, h.db.getGroup('db')?.failoverRetry], [3000, 3_600_000]),
+  },
+  { name: 'failoverRetry 0: no hold is not a retry period', cmd: { type: 'group.set', name: 'web', settings: { failoverRetry: '0s' } }, errors: ['E_INVALID_VALUE'] },
+  { name: 'failoverRetry never: not a duration', cmd: { type: 'group.set', name: 'web', settings: { failoverRetry: 'never' } }, errors: ['E_INVALID_DURATION'] },
+  { name: 'failoverRetry past 30 days', cmd: { type: 'group.set', name: 'web', settings: { failoverRetry: '721h' } }, errors: ['E_INVALID_VALUE'] },
+  { name: 'failoverRetry not a whole number of ms', cmd: { type: 'group.set', name: 'web', settings: { failoverRetry: 1500.5 } }, errors: ['E_INVALID_VALUE'] },
   { name: 'set nothing', cmd: { type: 'group.set', name: 'web', settings: {} }, errors: ['E_REQUIRED'] },
   { name: 'set unknown', cmd: { type: 'group.set', name: 'nope', settings: { priority: 1 } }, errors: ['E_NOT_FOUND'] },
   {

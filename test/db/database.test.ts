@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { ClusterDatabase, validateCommand } from '../../src/agent/db/database.js';
 import { DbError } from '../../src/agent/db/report.js';
 import { encodeCommand } from '../../src/agent/db/commands.js';
+import { canonicalJson, fnv1a64 } from '../../src/agent/db/canonical.js';
 import type { ClusterCommand } from '../../src/agent/db/commands.js';
 import { BASELINE, Harness, addNode, baseline, errorCodes } from './fixture.js';
 
@@ -18,6 +19,7 @@ function workload(): string[] {
     { type: 'resourceState.set', resource: 'ip1', state: 'OnlinePending', node: 'n2', epoch: 1 },
     { type: 'property.set', values: { historyLimit: 1000, fencing: 'external' } },
     { type: 'resource.depend', name: 'ip1', on: 'app' },
+    { type: 'group.set', name: 'db', settings: { failoverRetry: '45s' } },
   ];
   const entries = commands.map((cmd, i) => encodeCommand({ cmd, actor: 'SHA256:admin', at: at + i, requestId: `r${i}` }));
   entries.push('not json', '{"cmd":{"type":"group.explode"},"actor":"n1","at":1}', '[]');
@@ -137,6 +139,7 @@ test('snapshot and restore round-trip', () => {
   assert.equal(restored.appliedIndex, db.appliedIndex);
   assert.deepEqual(restored.history(), db.history());
   assert.deepEqual(restored.getProperties(), db.getProperties());
+  assert.equal(restored.getGroup('db')?.failoverRetry, 45_000);
   // The restored copy goes on exactly like the original.
   const next = encodeCommand({ cmd: { type: 'group.create', name: 'after' }, actor: 'n1', at: 9 });
   db.apply(db.appliedIndex + 1, 2, next);
@@ -147,7 +150,7 @@ test('snapshot and restore round-trip', () => {
 test('corrupt snapshots are refused with E_CORRUPT_SNAPSHOT', () => {
   const db = baseline().db;
   const good = db.snapshot();
-  const parsed = JSON.parse(good) as { state: { nodes: Record<string, unknown>[] } };
+  const parsed = JSON.parse(good) as { state: { nodes: Record<string, unknown>[]; groups: Record<string, unknown>[] } };
   const tampered = (edit: (s: typeof parsed) => void): string => {
     const copy = structuredClone(parsed);
     edit(copy);
@@ -158,8 +161,11 @@ test('corrupt snapshots are refused with E_CORRUPT_SNAPSHOT', () => {
     'null',
     good.slice(0, good.length / 2),
     good.replace('"alpha"', '"alphA"'),
-    good.replace('fcm-db/2', 'fcm-db/1'),
+    good.replace('fcm-db/3', 'fcm-db/1'),
     tampered((s) => ((s.state.nodes[0] as Record<string, unknown>)['voteWeight'] = 'one')),
+    tampered((s) => ((s.state.nodes[0] as Record<string, unknown>)['resumed'] = { failback: 'later', epoch: 1 })),
+    tampered((s) => ((s.state.groups[0] as Record<string, unknown>)['failoverRetry'] = '1h')),
+    tampered((s) => delete (s.state.groups[0] as Record<string, unknown>)['failoverRetry']),
     tampered((s) => s.state.nodes.push(s.state.nodes[0] as Record<string, unknown>)),
     tampered((s) => delete (s.state as Record<string, unknown>)['quorum']),
     tampered((s) => (((s.state as unknown as { resourceRequests: Record<string, unknown>[] }).resourceRequests[0] as Record<string, unknown>)['desired'] = 'maybe')),
@@ -167,6 +173,26 @@ test('corrupt snapshots are refused with E_CORRUPT_SNAPSHOT', () => {
   for (const snapshot of bad) {
     assert.throws(() => ClusterDatabase.restore(snapshot), (e: unknown) => e instanceof DbError && e.code === 'E_CORRUPT_SNAPSHOT', snapshot.slice(0, 80));
   }
+});
+
+test('a version-2 snapshot (nodes without resumed, groups without failoverRetry) is checked as written, then read as version 3', () => {
+  const h = baseline();
+  h.must({ type: 'group.set', name: 'web', settings: { failoverRetry: '30s' } });
+  const parsed = JSON.parse(h.db.snapshot()) as { state: { nodes: Record<string, unknown>[]; groups: Record<string, unknown>[] } };
+  for (const node of parsed.state.nodes) delete node['resumed'];
+  for (const group of parsed.state.groups) delete group['failoverRetry'];
+  const v2 = (state: unknown): string => JSON.stringify({ format: 'fcm-db/2', hash: fnv1a64(canonicalJson(state)), state });
+  const restored = ClusterDatabase.restore(v2(parsed.state));
+  // Version 2 knew no retry setting: every group waits the default 1h; nodes have no resume.
+  assert.deepEqual(restored.listGroups().map((g) => [g.name, g.failoverRetry]), [['db', 3_600_000], ['web', 3_600_000]]);
+  const fresh = baseline().db;
+  assert.deepEqual([restored.listGroups(), restored.listNodes()], [fresh.listGroups(), fresh.listNodes()]);
+  // Tampering is still caught: the hash covers the version-2 body.
+  const tampered = v2(parsed.state).replace('"alpha"', '"alphA"');
+  assert.throws(() => ClusterDatabase.restore(tampered), (e: unknown) => e instanceof DbError && e.code === 'E_CORRUPT_SNAPSHOT');
+  // A version-3 snapshot must carry resumed on every node and failoverRetry on every group.
+  const missing = JSON.stringify({ format: 'fcm-db/3', hash: fnv1a64(canonicalJson(parsed.state)), state: parsed.state });
+  assert.throws(() => ClusterDatabase.restore(missing), (e: unknown) => e instanceof DbError && e.code === 'E_CORRUPT_SNAPSHOT');
 });
 
 test('history: limit, sinceIndex and type filters; oldest records dropped beyond historyLimit', () => {

@@ -18,7 +18,6 @@ import type { LeaseRequest } from './lease-messages.js';
 import type { NodeState } from './membership.js';
 import type { AdminIntent, CommittedState, Decision } from './placement-decisions.js';
 import { PlacementPlanner } from './placement-planner.js';
-import type { PlannerOptions } from './placement-planner.js';
 
 /**
  * Planted bugs, for the simulator to show that it catches each (like
@@ -37,7 +36,6 @@ export interface LeaderControllerOptions {
   now: number;
   /** The largest L an earlier leader may have granted (default `timing.nodeLeaseMs`). */
   inheritedLeaseMs?: number;
-  planner?: PlannerOptions;
   /**
    * ms before an order goes again, and before a proposal goes again that was
    * refused, or applied and still wanted (default E_min). A proposal in the
@@ -101,7 +99,7 @@ export class LeaderController {
     const inherited = options.inheritedLeaseMs ?? timing.nodeLeaseMs;
     const electedAt = this.bugs.noSettlingAfterElection ? options.now - settlePeriodMs(timing, inherited) : options.now;
     this.granter = new LeaseGranter(timing, electedAt, inherited);
-    this.planner = new PlacementPlanner(options.planner);
+    this.planner = new PlacementPlanner();
     this.retryMs = options.retryMs ?? options.timing.electionTimeoutMinMs;
   }
 

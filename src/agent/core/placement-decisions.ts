@@ -32,13 +32,7 @@ export type AdminIntent =
   /** Move the group to `node`, or to the best other node. */
   | { kind: 'move'; group: string; node?: string }
   /** Forget the group's failures and holds; a group with a failed resource is started afresh. */
-  | { kind: 'cleanup'; group: string }
-  /**
-   * `node resume N --failback`, once the resume is committed: `now` moves the
-   * groups that prefer N back at once (whatever their failback policy),
-   * `policy` lets each group's policy decide, `never` leaves them where they are.
-   */
-  | { kind: 'resume'; node: string; failback: 'now' | 'policy' | 'never' };
+  | { kind: 'cleanup'; group: string };
 
 export interface PlanInput {
   /** The leader's local monotonic clock, ms. */

@@ -28,8 +28,6 @@ export class FailureMemory {
   /** resource → the last Failed record answered, and the answer. */
   private readonly answered = new Map<string, { epoch: number; since: number; verdict: RestartVerdict }>();
 
-  constructor(private readonly retryMs: number) {}
-
   /**
    * The answer to the failures of group `g` in its placement `at` at local
    * ms `v.now`. `reachable`: false when the owner is Down, whose reports are
@@ -37,8 +35,10 @@ export class FailureMemory {
    */
   answer(g: GroupRecord, at: Where, reachable: boolean, v: PlanView): FailureAnswer {
     let f = this.failoverOf(g);
-    if (f.heldEpoch !== null && f.heldEpoch !== at.epoch) {
-      // Placed anew since it was held (a placement.set from elsewhere): the hold is over.
+    if (f.heldEpoch !== null && (f.heldEpoch !== at.epoch || !v.resources(g.name).some((r) => v.resourceState(r.name, at.epoch)?.state === 'Failed'))) {
+      // Placed anew since it was held (a placement.set from elsewhere), or no
+      // failure is left to hold it for (resource cleanup): the hold is over,
+      // and a group running again is not moved when the retry time comes.
       this.forget(g, v);
       f = this.failoverOf(g);
     }
@@ -86,7 +86,7 @@ export class FailureMemory {
 
   private failoverOf(g: GroupRecord): { tracker: FailoverTracker; heldEpoch: number | null } {
     let f = this.failovers.get(g.name);
-    if (f === undefined) this.failovers.set(g.name, (f = { tracker: new FailoverTracker(g, this.retryMs), heldEpoch: null }));
+    if (f === undefined) this.failovers.set(g.name, (f = { tracker: new FailoverTracker(g), heldEpoch: null }));
     f.tracker.policy = g;
     return f;
   }

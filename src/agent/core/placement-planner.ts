@@ -14,26 +14,22 @@
 // The planner remembers, between calls, what the committed state cannot
 // say: where a group placed nowhere is on its way to, which failures it has
 // already answered, restart and failover counts, and which nodes came back
-// (for failback). A new leader's planner starts with none of it: a group
+// Up (for failback). A new leader's planner starts with none of it: a group
 // that was between its two steps stays Offline until an administrator
-// brings it online. Deterministic: the same calls give the same decisions,
-// whatever the order of the records inside each input.
+// brings it online. Resumes of paused nodes, and their failback choice, are
+// in the committed state (`NodeRecord.resumed`), so every leader honours
+// them. Deterministic: the same calls give the same decisions, whatever the
+// order of the records inside each input.
 
 import type { NodeId } from '../consensus/types.js';
-import type { GroupRecord } from '../db/schema.js';
+import type { GroupRecord, NodeResume } from '../db/schema.js';
 import type { NodeState } from './membership.js';
 import type { AdminIntent, Decision, IntentProblem, MoveReason, PlanInput } from './placement-decisions.js';
 import type { Where } from './placement-view.js';
 import { PlanView } from './placement-view.js';
 import { admitStart, blockedUntil, stopCommand } from './placement-gate.js';
 import { chooseOwner, inFailbackWindow, isPossibleOwner, preferenceRank } from './placement.js';
-import { DEFAULT_FAILOVER_RETRY_MS } from './policy-failover.js';
 import { FailureMemory } from './placement-failures.js';
-
-export interface PlannerOptions {
-  /** ms a group stays held Failed after too many failovers before it is tried again (default 1 h). */
-  failoverRetryMs?: number;
-}
 
 /** Where the planner is taking a group, beyond what its committed placement says. */
 interface Goal {
@@ -45,6 +41,10 @@ interface Goal {
   /** Take it off its node while it is still in this placement epoch. */
   leaveEpoch: number | null;
   why: MoveReason;
+}
+
+function sameResume(a: NodeResume | null, b: NodeResume | null): boolean {
+  return a === b || (a !== null && b !== null && a.failback === b.failback && a.epoch === b.epoch);
 }
 
 /** Reasons an administrator gave: these start groups of priority 0 too. */
@@ -59,16 +59,13 @@ interface Output {
 
 export class PlacementPlanner {
   private readonly goals = new Map<string, Goal>();
-  private readonly failures: FailureMemory;
+  private readonly failures = new FailureMemory();
   private readonly lastState = new Map<NodeId, NodeState>();
-  /** node → highest placement epoch when it last came back Up; `force`: fail back whatever the policy. */
-  private readonly returned = new Map<NodeId, { epoch: number; force: boolean }>();
-  /** A resume's failback choice for a node the liveness view does not show Up yet. */
-  private readonly pendingResume = new Map<NodeId, 'now' | 'policy' | 'never'>();
-
-  constructor(options: PlannerOptions = {}) {
-    this.failures = new FailureMemory(options.failoverRetryMs ?? DEFAULT_FAILOVER_RETRY_MS);
-  }
+  /**
+   * node → highest placement epoch when it last came back Up from Down or
+   * Joining since it was last paused, and the resume recorded then.
+   */
+  private readonly returned = new Map<NodeId, { epoch: number; resumed: NodeResume | null }>();
 
   /**
    * Decisions in the order to act on them: refused intents; stops (lowest
@@ -162,16 +159,20 @@ export class PlacementPlanner {
     v.occupancy.place(g, node);
   }
 
-  /** Failback to the most preferred node that came back since the group was placed, as its policy allows. */
+  /**
+   * Failback to the most preferred node that came back (or was resumed)
+   * since the group was placed, as its policy, or the resume, allows.
+   */
   private failback(g: GroupRecord, at: Where, owner: NodeId, v: PlanView, out: Output): void {
     if (g.priority === 0) return;
     for (const node of g.preferredOwners.slice(0, preferenceRank(g, owner))) {
-      const back = this.returned.get(node);
-      if (back === undefined || at.epoch > back.epoch || v.unfit(node, g).length > 0) continue;
+      const how = this.failbackTo(node, at.epoch, v);
+      if (how === null || v.unfit(node, g).length > 0) continue;
       if (v.occupancy.clashes(node, g) > v.occupancy.clashes(owner, g)) continue;
+      const force = how === 'now';
       const window = g.failback === 'window' ? g.failbackWindow : null;
-      if (!back.force && g.failback !== 'immediate' && window === null) continue;
-      if (!back.force && window !== null && !inFailbackWindow(window, v.wallHour)) {
+      if (!force && g.failback !== 'immediate' && window === null) continue;
+      if (!force && window !== null && !inFailbackWindow(window, v.wallHour)) {
         out.waits.push({ kind: 'wait', group: g.name, why: { reason: 'failback-window', node, startHour: window.startHour } });
         return;
       }
@@ -214,39 +215,48 @@ export class PlacementPlanner {
     }
   }
 
-  /** A node coming Up (not its first sighting) is a return that may trigger failback. */
+  /**
+   * Whether a group placed in `epoch` fails back to `node`: `now` whatever
+   * its policy, `policy` as its policy says, null not at all. A resume
+   * recorded after the placement decides (its failback may be never);
+   * otherwise a return of the node after the placement lets the policy decide.
+   */
+  private failbackTo(node: NodeId, epoch: number, v: PlanView): 'now' | 'policy' | null {
+    const resumed = v.node(node)?.resumed ?? null;
+    const back = this.returned.get(node);
+    // The later of the two decides: a return seen with the resume now recorded came after it.
+    if (back !== undefined && sameResume(back.resumed, resumed)) return epoch <= back.epoch ? 'policy' : null;
+    if (resumed !== null && epoch <= resumed.epoch) return resumed.failback === 'never' ? null : resumed.failback;
+    return null;
+  }
+
+  /**
+   * A node coming Up from Down or Joining (not its first sighting) is a
+   * return that may trigger failback. Paused to Up is a resume, which the
+   * committed node record answers with its own failback choice; a pause
+   * ends what an earlier return asked.
+   */
   private observeLiveness(v: PlanView): void {
     for (const id of v.nodeIds) {
       const state = v.state(id);
       const before = this.lastState.get(id);
       this.lastState.set(id, state);
-      if (before === undefined || before === 'Up' || state !== 'Up') continue;
-      this.noteReturn(id, this.pendingResume.get(id) ?? 'policy', v);
-      this.pendingResume.delete(id);
+      const node = v.node(id);
+      if (node?.paused === true || state === 'Paused') this.returned.delete(id);
+      if (before === undefined || before === 'Up' || before === 'Paused' || state !== 'Up') continue;
+      this.returned.set(id, { epoch: v.maxEpoch, resumed: node?.resumed ?? null });
     }
-  }
-
-  private noteReturn(node: NodeId, failback: 'now' | 'policy' | 'never', v: PlanView): void {
-    if (failback === 'never') this.returned.delete(node);
-    else this.returned.set(node, { epoch: v.maxEpoch, force: failback === 'now' });
   }
 
   /** Memory of groups, resources and nodes no longer in the committed state. */
   private forgetRemoved(v: PlanView): void {
     for (const name of this.goals.keys()) if (v.group(name) === undefined) this.goals.delete(name);
     this.failures.forgetRemoved(v);
-    for (const map of [this.lastState, this.returned, this.pendingResume]) for (const id of map.keys()) if (v.node(id) === undefined) map.delete(id);
+    for (const map of [this.lastState, this.returned]) for (const id of map.keys()) if (v.node(id) === undefined) map.delete(id);
   }
 
   /** Takes an intent into the goals; every problem that refuses it, or none. */
   private take(intent: AdminIntent, v: PlanView): IntentProblem[] {
-    if (intent.kind === 'resume') {
-      const node = v.findNode(intent.node);
-      if (node === undefined) return [{ code: 'E_NOT_FOUND', message: `no node ${intent.node}` }];
-      if (v.state(node.id) === 'Up' && !node.paused) this.noteReturn(node.id, intent.failback, v);
-      else this.pendingResume.set(node.id, intent.failback);
-      return [];
-    }
     const g = v.group(intent.group);
     const node = 'node' in intent && intent.node !== undefined ? v.findNode(intent.node) : undefined;
     const problems: IntentProblem[] = [];

@@ -3,8 +3,8 @@
 // the last `failoverPeriod` ms (a sliding window). One failure more and the
 // group is held Failed where it is: something is wrong that moving will not
 // fix, and moving again would only spread the damage. The hold ends with an
-// administrator's cleanup, or by itself after `retryMs` (default 1 h), when
-// the group gets a fresh threshold and is tried once more.
+// administrator's cleanup, or by itself `failoverRetry` ms after it began,
+// when the group gets a fresh threshold and is tried once more.
 //
 // Only group failures count: a group that moves because its node went down,
 // was drained or failed back did not fail.
@@ -13,10 +13,7 @@
 
 import type { GroupRecord } from '../db/schema.js';
 
-/** Default time (ms) a group stays held Failed before it is tried again: 1 h. */
-export const DEFAULT_FAILOVER_RETRY_MS = 3_600_000;
-
-export type FailoverPolicy = Pick<GroupRecord, 'failoverThreshold' | 'failoverPeriod'>;
+export type FailoverPolicy = Pick<GroupRecord, 'failoverThreshold' | 'failoverPeriod' | 'failoverRetry'>;
 
 export type FailoverVerdict =
   | { action: 'failover' }
@@ -26,41 +23,44 @@ export type FailoverVerdict =
 export class FailoverTracker {
   /** Local ms of the failovers allowed, oldest first, pruned to the window. */
   private failovers: number[] = [];
-  /** Local ms at which the hold ends; null while not held. */
-  private retryAt: number | null = null;
+  /** Local ms at which the hold began; null while not held. */
+  private heldSince: number | null = null;
 
-  /** `policy` is read at each failure, so a changed setting applies from the next one. */
-  constructor(
-    public policy: FailoverPolicy,
-    public readonly retryMs = DEFAULT_FAILOVER_RETRY_MS,
-  ) {}
+  /**
+   * `policy` is read whenever it is needed: a changed threshold or period
+   * applies from the next failure, a changed retry to the hold in progress
+   * (set shorter, it can end the hold at once).
+   */
+  constructor(public policy: FailoverPolicy) {}
 
   /** The group failed at local ms `now` (a resource ran out of restarts). */
   onGroupFailed(now: number): FailoverVerdict {
-    if (this.retryAt !== null) return { action: 'stay-failed', retryAt: this.retryAt };
-    const period = this.policy.failoverPeriod;
-    while (this.failovers.length > 0 && now - (this.failovers[0] as number) >= period) this.failovers.shift();
-    if (this.failovers.length < this.policy.failoverThreshold) {
-      this.failovers.push(now);
-      return { action: 'failover' };
+    if (this.heldSince === null) {
+      const period = this.policy.failoverPeriod;
+      while (this.failovers.length > 0 && now - (this.failovers[0] as number) >= period) this.failovers.shift();
+      if (this.failovers.length < this.policy.failoverThreshold) {
+        this.failovers.push(now);
+        return { action: 'failover' };
+      }
+      this.heldSince = now;
     }
-    this.retryAt = now + this.retryMs;
-    return { action: 'stay-failed', retryAt: this.retryAt };
+    return { action: 'stay-failed', retryAt: this.heldSince + this.policy.failoverRetry };
   }
 
   /** Local ms at which the hold ends; null while the group is not held. */
   heldUntil(): number | null {
-    return this.retryAt;
+    return this.heldSince === null ? null : this.heldSince + this.policy.failoverRetry;
   }
 
   /** Held, and the retry period has passed: the caller tries the group again after `cleanup()`. */
   retryDue(now: number): boolean {
-    return this.retryAt !== null && now >= this.retryAt;
+    const until = this.heldUntil();
+    return until !== null && now >= until;
   }
 
   /** An administrator's cleanup, or the retry: forget the failovers and the hold. */
   cleanup(): void {
     this.failovers = [];
-    this.retryAt = null;
+    this.heldSince = null;
   }
 }

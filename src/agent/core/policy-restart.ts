@@ -9,7 +9,7 @@
 // per resource and placement epoch: a group that failed over starts its
 // resources with a clean slate on the new node.
 
-import type { RestartPolicy } from '../db/schema.js';
+import type { RestartSettings } from '../db/schema.js';
 
 export type RestartVerdict =
   /** Restart the resource on the same node at local ms `at`. */
@@ -25,13 +25,10 @@ export class RestartTracker {
 
   /**
    * `policy` is read at each failure, so a changed setting applies from the
-   * next one. `failGroupOver`: false when the resource's failure must leave
-   * its group where it is (the resource then stays Failed).
+   * next one; its `failGroupOver` is false when the resource's failure must
+   * leave its group where it is (the resource then stays Failed).
    */
-  constructor(
-    public policy: RestartPolicy,
-    public failGroupOver = true,
-  ) {}
+  constructor(public policy: RestartSettings) {}
 
   /** The resource failed at local ms `now`. */
   onResourceFailed(now: number): RestartVerdict {
@@ -40,7 +37,7 @@ export class RestartTracker {
       this.restarts.push(now);
       return { action: 'restart', at: now + this.policy.delay };
     }
-    return this.failGroupOver ? { action: 'failover' } : { action: 'stay-failed' };
+    return this.policy.failGroupOver ? { action: 'failover' } : { action: 'stay-failed' };
   }
 
   /** Restarts that still count at `now`. */

@@ -52,7 +52,7 @@ function readWindow(fields: Fields): FailbackWindow | null | undefined {
 }
 
 const GROUP_SETTINGS = [
-  'preferredOwners', 'possibleOwners', 'failoverThreshold', 'failoverPeriod', 'failback',
+  'preferredOwners', 'possibleOwners', 'failoverThreshold', 'failoverPeriod', 'failoverRetry', 'failback',
   'failbackWindow', 'antiAffinityClasses', 'priority', 'restart',
 ];
 
@@ -66,6 +66,8 @@ function readGroupSettings(ctx: CommandContext, fields: Fields | undefined, base
     possibleOwners: readOwners(ctx, fields, 'possibleOwners') ?? base.possibleOwners,
     failoverThreshold: fields.integer('failoverThreshold', 0, 1000) ?? base.failoverThreshold,
     failoverPeriod: fields.duration('failoverPeriod', 1000, 30 * DAY_MS) ?? base.failoverPeriod,
+    // At least 1 s: a retry at once would make the threshold meaningless. Cleanup ends any hold sooner.
+    failoverRetry: fields.duration('failoverRetry', 1000, 30 * DAY_MS) ?? base.failoverRetry,
     failback: fields.choice('failback', FAILBACK_MODES, false) ?? base.failback,
     antiAffinityClasses: fields.names('antiAffinityClasses', 'anti-affinity class') ?? base.antiAffinityClasses,
     priority: fields.integer('priority', 0, 3000) ?? base.priority,

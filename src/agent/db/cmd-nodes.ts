@@ -3,12 +3,13 @@
 // re-imaged with a new state directory gets a new incarnation).
 
 import type { CommandContext, Handler } from './input.js';
-import type { ClusterState, GroupRecord, NodeKind, NodeRecord } from './schema.js';
+import type { ClusterState, GroupRecord, NodeKind, NodeRecord, ResumeFailback } from './schema.js';
 import { checkLastVoter, checkQuorumRisk, listNames, voterCount } from './queries.js';
 import { findNode, sortedValues, sortedWhere } from './schema.js';
 import { isSshPublicKey, parseAddress, show, sshKeyBlob } from './names.js';
 
 const NODE_KINDS: readonly NodeKind[] = ['node', 'witness-agent'];
+const RESUME_FAILBACKS: readonly ResumeFailback[] = ['now', 'policy', 'never'];
 
 /**
  * Reads the changeable identity fields (all required when adding) and checks them for clashes with every other node.
@@ -58,7 +59,7 @@ export const nodeAdd: Handler = (ctx) => {
   const kind = cmd.choice('kind', NODE_KINDS, false) ?? 'node';
   const { name, address, hostKey, incarnation } = identity;
   if (id === undefined || name === undefined || address === undefined || hostKey === undefined || incarnation === undefined) return undefined;
-  const node: NodeRecord = { id, name, address, hostKey, incarnation, voteWeight: identity.voteWeight ?? 1, kind, paused: false, drain: false };
+  const node: NodeRecord = { id, name, address, hostKey, incarnation, voteWeight: identity.voteWeight ?? 1, kind, paused: false, drain: false, resumed: null };
   return (s) => {
     s.nodes.set(id, node);
   };
@@ -103,9 +104,14 @@ export const nodeRemove: Handler = ({ state, cmd, sink, at }) => {
   };
 };
 
+/**
+ * A pause forgets the last resume; a resume (paused: false on a paused node)
+ * records its failback choice with the placement epoch counter, so that the
+ * placement planner, on any leader, knows which groups it concerns.
+ */
 export const nodeSet: Handler = (ctx) => {
   const { state, cmd, sink } = ctx;
-  cmd.only(['type', 'node', 'name', 'address', 'hostKey', 'incarnation', 'voteWeight', 'paused', 'drain']);
+  cmd.only(['type', 'node', 'name', 'address', 'hostKey', 'incarnation', 'voteWeight', 'paused', 'drain', 'failback']);
   const ref = cmd.string('node', true, 63);
   const node = ref === undefined ? undefined : findNode(state, ref);
   if (ref !== undefined && !node) sink.error('E_NOT_FOUND', `no node ${show(ref)}`, { field: 'node' });
@@ -113,10 +119,14 @@ export const nodeSet: Handler = (ctx) => {
   const identity = readIdentity(ctx, false, node?.id ?? null);
   const paused = cmd.boolean('paused');
   const drain = cmd.boolean('drain');
+  const failback = cmd.choice('failback', RESUME_FAILBACKS, false);
+  if (failback !== undefined && paused !== false) cmd.invalid('failback', 'failback goes only with a resume (paused: false)', 'resume the node: paused: false');
   if (!node) return undefined;
   const next: NodeRecord = { ...node, ...identity, paused: paused ?? node.paused };
   next.drain = drain ?? (next.paused && node.drain);
   if (next.drain && !next.paused) cmd.invalid('drain', 'drain applies only to a paused node', 'pause the node with drain: true');
+  if (next.paused) next.resumed = null;
+  else if (node.paused) next.resumed = { failback: failback ?? 'policy', epoch: state.placementEpoch };
   if (node.voteWeight > 0 && next.voteWeight === 0) {
     checkLastVoter(state, node, sink, 'voteWeight');
     checkQuorumRisk(state.quorum.mode, voterCount(state.nodes.values()) - 1, sink, 'voteWeight');

@@ -3,7 +3,7 @@
 // of a CommandEnvelope. Inputs are what a person types (names or ids,
 // durations as `5s` or ms); validation turns them into records.
 
-import type { AdminRole, FailbackMode, NodeKind, ParameterType, QuorumMode, ResourceState } from './schema.js';
+import type { AdminRole, FailbackMode, NodeKind, ParameterType, QuorumMode, ResourceState, ResumeFailback } from './schema.js';
 import { canonicalJson } from './canonical.js';
 
 /** `500ms`, `5s`, `10m`, `1h`, or a whole number of milliseconds. */
@@ -23,6 +23,8 @@ export interface GroupSettingsInput {
   possibleOwners?: string[];
   failoverThreshold?: number;
   failoverPeriod?: DurationInput;
+  /** How long a group held Failed past its threshold waits before it is tried again. */
+  failoverRetry?: DurationInput;
   failback?: FailbackMode;
   /** `START-END` in hours of the day, e.g. `22-6`; required with failback `window`. */
   failbackWindow?: string | null;
@@ -55,6 +57,8 @@ export type ClusterCommand =
   | {
       type: 'node.set'; node: string; name?: string; address?: string; hostKey?: string; incarnation?: string;
       voteWeight?: number; paused?: boolean; drain?: boolean;
+      /** Only with `paused: false` on a paused node (a resume): which groups move back to it (default `policy`). */
+      failback?: ResumeFailback;
     }
   | { type: 'group.create'; name: string; settings?: GroupSettingsInput }
   | { type: 'group.delete'; name: string }

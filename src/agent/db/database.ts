@@ -15,7 +15,7 @@ import type {
 } from './schema.js';
 import type { Report } from './report.js';
 import { DbError, ReportSink } from './report.js';
-import { SNAPSHOT_FORMAT, fromPlain, toPlain } from './snapshot.js';
+import { OLDER_SNAPSHOT_FORMATS, SNAPSHOT_FORMAT, fromPlain, toPlain, upgradeBody } from './snapshot.js';
 import { canonicalJson, fnv1a64 } from './canonical.js';
 import { checkPropertyKey, effectiveProperties } from './properties.js';
 import { emptyState, findNode, sortedValues, sortedWhere } from './schema.js';
@@ -141,12 +141,15 @@ export class ClusterDatabase {
     } catch {
       throw corrupt('not JSON');
     }
-    if (!isRecord(parsed) || parsed['format'] !== SNAPSHOT_FORMAT || typeof parsed['hash'] !== 'string') {
-      throw corrupt(`not a ${SNAPSHOT_FORMAT} snapshot`);
+    const format = isRecord(parsed) ? parsed['format'] : undefined;
+    if (!isRecord(parsed) || typeof format !== 'string' || !(format === SNAPSHOT_FORMAT || OLDER_SNAPSHOT_FORMATS.includes(format))
+      || typeof parsed['hash'] !== 'string') {
+      throw corrupt(`not a ${SNAPSHOT_FORMAT} snapshot (nor ${OLDER_SNAPSHOT_FORMATS.join(', ')})`);
     }
     const db = new ClusterDatabase();
+    let body;
     try {
-      const body = fromPlain(parsed['state']);
+      body = fromPlain(parsed['state'], format);
       db.state = body.state;
       db.audit = body.audit;
       db.index = body.appliedIndex;
@@ -154,7 +157,12 @@ export class ClusterDatabase {
     } catch (e) {
       throw corrupt(e instanceof Error ? e.message : String(e));
     }
+    // The hash covers the state as written; an older body is upgraded only once it is known intact.
     if (db.stateHash() !== parsed['hash']) throw corrupt('checksum mismatch');
+    if (format !== SNAPSHOT_FORMAT) {
+      upgradeBody(body, format);
+      db.hash = null;
+    }
     return db;
   }
 

@@ -26,6 +26,23 @@ export interface NodeRecord {
   paused: boolean;
   /** With `paused`: move the groups it owns away as well. */
   drain: boolean;
+  /** The last resume of this node since it was paused; null while paused or never resumed. */
+  resumed: NodeResume | null;
+}
+
+/** `node resume --failback`: which groups that prefer the resumed node move back to it. */
+export type ResumeFailback = 'now' | 'policy' | 'never';
+
+/**
+ * A resume, as the placement planner reads it: groups that prefer the node
+ * and were placed in an epoch up to `epoch` (before the resume) move back
+ * at once (`now`), as their own failback setting says (`policy`), or stay
+ * where they are (`never`). Groups placed later are not affected.
+ */
+export interface NodeResume {
+  failback: ResumeFailback;
+  /** The cluster's placement epoch counter when the resume was applied. */
+  epoch: number;
 }
 
 export type FailbackMode = 'never' | 'immediate' | 'window';
@@ -66,9 +83,11 @@ export interface GroupRecord {
   preferredOwners: string[];
   /** Node ids the group may run on; empty means every node of kind `node`. */
   possibleOwners: string[];
-  /** Failovers allowed within `failoverPeriod` ms before the group is left failed. */
+  /** Failovers allowed within `failoverPeriod` ms before the group is held Failed. */
   failoverThreshold: number;
   failoverPeriod: number;
+  /** ms a group held Failed past its threshold waits before it is tried again (cleanup ends the hold sooner). */
+  failoverRetry: number;
   failback: FailbackMode;
   /** Set exactly when `failback` is `window`. */
   failbackWindow: FailbackWindow | null;
@@ -234,6 +253,8 @@ export interface ClusterState {
   resourceRequests: Map<string, ResourceRequestRecord>;
 }
 
+/** A group's `failoverRetry` unless set: 1 h. */
+export const DEFAULT_FAILOVER_RETRY = 3_600_000;
 export const DEFAULT_RESTART: RestartSettings = { maxRestarts: 3, period: 900_000, delay: 1000, failGroupOver: true };
 export const DEFAULT_DEADLINES: OperationDeadlines = { start: 60_000, stop: 60_000, quickCheck: 10_000, thoroughCheck: 60_000 };
 export const DEFAULT_CHECK_INTERVALS: CheckIntervals = { quick: 5000, thorough: 60_000 };
@@ -249,6 +270,7 @@ export function defaultGroup(name: string): GroupRecord {
     possibleOwners: [],
     failoverThreshold: 2,
     failoverPeriod: 21_600_000,
+    failoverRetry: DEFAULT_FAILOVER_RETRY,
     failback: 'never',
     failbackWindow: null,
     antiAffinityClasses: [],

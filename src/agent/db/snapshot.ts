@@ -10,10 +10,20 @@ import type { PropertyKey, PropertyValue } from './properties.js';
 import { isRecord } from './input.js';
 import { isPropertyKey, parsePropertyValue } from './properties.js';
 import { ReportSink } from './report.js';
-import { sortedValues } from './schema.js';
+import { DEFAULT_FAILOVER_RETRY, sortedValues } from './schema.js';
 
-/** Version 2 added desired states, moves, fail and cleanup requests, and failGroupOver. */
-export const SNAPSHOT_FORMAT = 'fcm-db/2';
+/**
+ * Version 2 added desired states, moves, fail and cleanup requests, and
+ * failGroupOver; version 3 a node's last resume (`resumed`) and a group's
+ * `failoverRetry`.
+ */
+export const SNAPSHOT_FORMAT = 'fcm-db/3';
+/**
+ * Older formats `restore` still reads: a version-2 snapshot is checked as
+ * written, then given `resumed: null` on every node and the default
+ * `failoverRetry` on every group.
+ */
+export const OLDER_SNAPSHOT_FORMATS: readonly string[] = ['fcm-db/2'];
 
 export interface SnapshotBody {
   appliedIndex: number;
@@ -115,7 +125,7 @@ const report = object(
   ['hint', 'field', 'forceable'],
 );
 
-const SHAPE = object({
+const shapeOf = (format: string): Shape => object({
   appliedIndex: int,
   appliedTerm: int,
   version: int,
@@ -124,13 +134,14 @@ const SHAPE = object({
   nodes: list(object({
     id: str, name: str, address: str, hostKey: str, incarnation: str, voteWeight: int,
     kind: oneOf('node', 'witness-agent'), paused: bool, drain: bool,
-  })),
+    resumed: nullable(object({ failback: oneOf('now', 'policy', 'never'), epoch: int })),
+  }, format === 'fcm-db/2' ? ['resumed'] : [])),
   groups: list(object({
-    name: str, preferredOwners: nodeIds, possibleOwners: nodeIds, failoverThreshold: int, failoverPeriod: int,
+    name: str, preferredOwners: nodeIds, possibleOwners: nodeIds, failoverThreshold: int, failoverPeriod: int, failoverRetry: int,
     failback: oneOf('never', 'immediate', 'window'), failbackWindow: nullable(object({ startHour: int, endHour: int })),
     antiAffinityClasses: list(str), priority: int, restart, desired, move: nullable(object({ to: nullable(str), from: nullable(str) })),
     cleanupRequest: int,
-  })),
+  }, format === 'fcm-db/2' ? ['failoverRetry'] : [])),
   resources: list(object({
     name: str, group: str, type: str, parameters: dict(str), dependsOn: nullable(dependency), restart: nullable(restart),
     deadlines: object({ start: int, stop: int, quickCheck: int, thoroughCheck: int }),
@@ -170,9 +181,9 @@ function toMap<V>(records: V[], key: (record: V) => string, path: string): Map<s
   return map;
 }
 
-/** The body back from plain JSON; throws an Error saying what is wrong with it. */
-export function fromPlain(plain: unknown): SnapshotBody {
-  const problem = SHAPE(plain, 'state');
+/** The body back from plain JSON of `format`; throws an Error saying what is wrong with it. */
+export function fromPlain(plain: unknown, format: string = SNAPSHOT_FORMAT): SnapshotBody {
+  const problem = shapeOf(format)(plain, 'state');
   if (problem !== null) throw new Error(problem);
   const p = plain as PlainState;
   const state: ClusterState = {
@@ -191,4 +202,11 @@ export function fromPlain(plain: unknown): SnapshotBody {
     resourceRequests: toMap(p.resourceRequests, (x) => x.resource, 'resourceRequests'),
   };
   return { appliedIndex: p.appliedIndex, appliedTerm: p.appliedTerm, state, audit: p.audit };
+}
+
+/** A body read from an older format, after its hash was checked, brought to the current one. */
+export function upgradeBody(body: SnapshotBody, format: string): void {
+  if (format !== 'fcm-db/2') return;
+  for (const node of body.state.nodes.values()) node.resumed ??= null;
+  for (const group of body.state.groups.values()) group.failoverRetry ??= DEFAULT_FAILOVER_RETRY;
 }

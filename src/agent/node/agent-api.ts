@@ -11,6 +11,7 @@ import { DbError } from '../db/report.js';
 import { validateName } from '../db/names.js';
 import { propertyDefaults } from '../db/properties.js';
 import type { PropertyKey } from '../db/properties.js';
+import type { ResumeFailback } from '../db/schema.js';
 import { parseAddress } from '../db/names.js';
 import { publicKeyBlob } from '../transport/keys.js';
 import { AgentError } from './agent-error.js';
@@ -173,9 +174,10 @@ export class AgentApi {
         return nodeView(agent, this.membership.findNode(node.id));
       },
       'node.resume': async (p, caller) => {
-        // `failback` decides where groups go; it has effect once groups are placed.
+        // The resume and its failback choice are recorded together; the placement planner acts on them.
         const node = this.membership.findNode(p.node as string);
-        await agent.propose({ type: 'node.set', node: node.id, paused: false, drain: false }, caller);
+        const failback = p.failback as ResumeFailback | undefined;
+        await agent.propose({ type: 'node.set', node: node.id, paused: false, drain: false, ...(failback === undefined ? {} : { failback }) }, caller);
         return nodeView(agent, this.membership.findNode(node.id));
       },
       'config.get': async (p) => {

@@ -86,7 +86,7 @@ export class GroupLeader {
     for (const d of actions.decisions) {
       if (d.kind !== 'refused') continue;
       // Asked again next tick: a node that cannot take the group now may later.
-      if (d.intent.kind !== 'resume') this.seen.delete(d.intent.group);
+      this.seen.delete(d.intent.group);
       const text = `${JSON.stringify(d.intent)}: ${d.problems.map((p) => p.message).join('; ')}`;
       if (this.refusalsLogged.has(text)) continue;
       this.refusalsLogged.add(text);

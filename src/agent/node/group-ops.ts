@@ -69,6 +69,7 @@ export class ClusterViews {
       possibleOwners: g.possibleOwners.map((id) => this.name(id)),
       failoverThreshold: g.failoverThreshold,
       failoverPeriod: g.failoverPeriod,
+      failoverRetry: g.failoverRetry,
       failback: g.failback,
       failbackWindow: g.failbackWindow,
       antiAffinityClasses: g.antiAffinityClasses,

@@ -43,7 +43,7 @@ export function renderGroup(group: GroupView): string {
     ['epoch', group.epoch],
     ['preferred owners', list(group.preferredOwners, 'none')],
     ['possible owners', list(group.possibleOwners, 'every node')],
-    ['failover', `at most ${group.failoverThreshold} in ${formatDuration(group.failoverPeriod)}`],
+    ['failover', `at most ${group.failoverThreshold} in ${formatDuration(group.failoverPeriod)}, then held Failed for ${formatDuration(group.failoverRetry)} or until cleanup`],
     ['failback', failback],
     ['anti-affinity', list(group.antiAffinityClasses, 'none')],
     ['priority', group.priority],

@@ -39,6 +39,7 @@ export const GROUP_KEYS: Readonly<Record<string, Kind>> = {
   possibleOwners: names('node'),
   failoverThreshold: integer,
   failoverPeriod: duration,
+  failoverRetry: duration,
   failback: { kind: 'choice', values: ['never', 'immediate', 'window'] },
   failbackWindow: { kind: 'text-or-null' },
   antiAffinityClasses: names('anti-affinity class'),
