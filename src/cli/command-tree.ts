@@ -153,7 +153,7 @@ const GROUP: CommandSpec = {
     },
     {
       name: 'set', summary: 'change group settings', args: [nameArg('group', 'group name'), settingsArg('key=value pairs')],
-      examples: ['fcm group set web failback=never', 'fcm group set web failoverThreshold=3 failoverPeriod=1h restart.maxRestarts=5'],
+      examples: ['fcm group set web failback=never', 'fcm group set web failoverThreshold=3 failoverPeriod=1h failoverRetry=10m restart.maxRestarts=5'],
       run: async (invocation, context) => (await import('./commands/groups.js')).groupSet(invocation, context),
     },
     {
