@@ -365,6 +365,12 @@ const LAB: CommandSpec = {
       examples: ['fcm lab heal node2', 'fcm lab heal node1 --from node2'],
       run: async (invocation, context) => (await import('./commands/lab.js')).labHealCommand(invocation, context),
     },
+    {
+      name: 'demo', summary: 'show a group failing over: online, SIGKILL its owner, Online elsewhere, owner started again',
+      options: [{ flags: '--group <group>', description: 'the group to use (default demo; made with a process resource GROUP-app if missing)', kind: 'name' }],
+      examples: ['fcm lab demo', 'fcm lab demo --group web --json'],
+      run: async (invocation, context) => (await import('./commands/lab.js')).labDemoCommand(invocation, context),
+    },
   ],
 };
 

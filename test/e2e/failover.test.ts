@@ -82,3 +82,17 @@ test('fcm group online, lab kill of the owner, Online elsewhere, lab start, grou
   assert.equal(group().state, 'Offline');
   t.diagnostic(`failover through the lab: ${failoverMs} ms from fcm lab kill to Online elsewhere (CLI polling included)`);
 });
+
+test('fcm lab demo: a group Online, its owner SIGKILLed, Online on another node, the owner back Up', () => {
+  const report = fcmJson<{ group: string; from: string; to: string; failoverMs: number; steps: { step: string; ms: number }[] }>(env, ['lab', 'demo'], 120_000);
+  assert.equal(report.group, 'demo');
+  assert.notEqual(report.from, report.to);
+  assert.equal(report.steps.length, 5);
+  const status = fcmJson<{ nodes: { name: string; state: string }[]; groups: GroupView[] }>(env, ['status']);
+  assert.deepEqual(status.nodes.map((n) => n.state), ['Up', 'Up', 'Up']);
+  const demo = status.groups.find((g) => g.name === 'demo');
+  assert.deepEqual([demo?.state, demo?.owner], ['Online', report.to]);
+  // Run again, the group is reused.
+  const again = fcmJson<{ from: string; to: string }>(env, ['lab', 'demo'], 120_000);
+  assert.equal(again.from, report.to);
+});

@@ -7,6 +7,7 @@
 //   down:      {dir, stopped: [{name, pid, outcome}], removed}
 //   kill:      {node, pid, killed}        start: {node, pid, started}
 //   cut, heal: the relay's RelayNodeStatus of the node (nodes by lab id: cutFrom ["n2"])
+//   demo:      {group, resource, from, to, failoverMs, steps: [{step, ms}]}
 import { ApiCallError } from '../../client/agent-client.js';
 import type { ClusterStatus } from '../../client/api.js';
 import { UnixSocketClient } from '../../client/unix-socket-client.js';
@@ -14,6 +15,7 @@ import { cutNode, ensureRelay, ensureWatchdog, findLabNode, healNode, isRunning,
 import { LabError } from '../../lab/lab-error.js';
 import { clearCurrentLab, defaultLabDir, resolveLabDir } from '../../lab/lab-state.js';
 import type { LabNode, LabState } from '../../lab/lab-state.js';
+import { labDemo } from '../../lab/lab-demo.js';
 import { labUp } from '../../lab/lab-up.js';
 import type { RelayNodeStatus } from '../../lab/relay.js';
 import type { WatchdogState } from '../../lab/watchdog.js';
@@ -28,6 +30,8 @@ const LAB_UP_BASE_MS = 30_000;
 const LAB_UP_PER_NODE_MS = 5_000;
 /** How long `lab start` waits for the agent to answer, ms. */
 const LAB_START_MS = 20_000;
+/** How long each of `lab demo`'s waits may take, ms. */
+const LAB_DEMO_WAIT_MS = 30_000;
 /** How long `lab status` waits for the cluster's answer, ms. */
 const STATUS_CALL_MS = 3_000;
 
@@ -225,4 +229,15 @@ export async function labHealCommand(invocation: Invocation, context: CommandCon
   // A pair heal leaves a whole-node cut in place: say so rather than let "reconnected" mislead.
   const still = status.cut === null ? '' : `; ${node.name} is still cut off from every node (fcm lab heal ${node.name} lifts that)`;
   return { data: status, text: `${node.name} reconnected to ${peer.name}${still}` };
+}
+
+export async function labDemoCommand(invocation: Invocation, context: CommandContext): Promise<CommandResult> {
+  const state = await openLab(context.globals.lab);
+  const group = (invocation.options.group as string | undefined) ?? 'demo';
+  const report = await context.spin('failover demo', () => labDemo(state, { group, timeoutMs: context.globals.timeoutMs ?? LAB_DEMO_WAIT_MS, progress: (step) => context.note(step) }));
+  const lines = report.steps.map((s) => `  ${s.step} (${s.ms} ms)`);
+  return {
+    data: report,
+    text: `${lines.join('\n')}\n${group} failed over from ${report.from} to ${report.to} in ${report.failoverMs} ms (SIGKILL of ${report.from}'s agent to Online on ${report.to}); fcm status shows it`,
+  };
 }
