@@ -225,11 +225,17 @@ test('entries must move forward; non-command entries only advance the index', ()
   assert.equal(db.history().length, 1);
 });
 
-test('read accessors return copies', () => {
+test('read accessors share frozen records: a reader cannot change the state, and a record read once never changes', () => {
   const h = baseline();
   const group = h.db.getGroup('web');
-  group?.preferredOwners.push('n3');
-  h.db.listNodes()[0]!.name = 'changed';
+  assert.throws(() => group?.preferredOwners.push('n3'), TypeError);
+  assert.throws(() => { h.db.listNodes()[0]!.name = 'changed'; }, TypeError);
+  // Lists are fresh arrays: a caller may sort them.
+  h.db.listNodes().reverse();
+  const before = h.db.getGroup('web');
+  h.must({ type: 'group.set', name: 'web', settings: { priority: 7 } });
+  assert.notEqual(before?.priority, 7, 'apply replaced the record rather than changing it');
+  assert.equal(h.db.getGroup('web')?.priority, 7);
   assert.deepEqual(h.db.getGroup('web')?.preferredOwners, ['n1', 'n2']);
   assert.equal(h.db.getNode('n1')?.name, 'alpha');
   assert.equal(h.db.getNode('alpha')?.id, 'n1');

@@ -38,6 +38,26 @@ function copy<T>(value: T): T {
   return structuredClone(value);
 }
 
+/**
+ * A stored record, handed out without copying: apply replaces records
+ * rather than changing them (copy on write), so a record read once never
+ * changes under its reader; frozen (deeply, on first read) so that a reader
+ * that tries to change one fails at once instead of corrupting the state.
+ * Copying every record on every read cost the leader half its busy time
+ * with 1,000 resources.
+ */
+function shared<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  for (const field of Object.values(value)) shared(field);
+  return Object.freeze(value);
+}
+
+/** Shared records in a fresh array the caller may sort or filter. */
+function sharedAll<T>(values: T[]): T[] {
+  for (const value of values) shared(value);
+  return values;
+}
+
 function corrupt(why: string): DbError {
   return new DbError('E_CORRUPT_SNAPSHOT', `the cluster database snapshot is corrupt: ${why}`);
 }
@@ -188,57 +208,57 @@ export class ClusterDatabase {
   }
 
   listNodes(): NodeRecord[] {
-    return copy(sortedValues(this.state.nodes)).sort((a, b) => (a.name < b.name ? -1 : 1));
+    return sharedAll(sortedValues(this.state.nodes)).sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
   /** By id or by name. */
   getNode(ref: string): NodeRecord | undefined {
-    return copy(findNode(this.state, ref));
+    return shared(findNode(this.state, ref));
   }
 
   listGroups(): GroupRecord[] {
-    return copy(sortedValues(this.state.groups));
+    return sharedAll(sortedValues(this.state.groups));
   }
 
   getGroup(name: string): GroupRecord | undefined {
-    return copy(this.state.groups.get(name));
+    return shared(this.state.groups.get(name));
   }
 
   listResources(group?: string): ResourceRecord[] {
-    return copy(sortedWhere(this.state.resources, (r) => group === undefined || r.group === group));
+    return sharedAll(sortedWhere(this.state.resources, (r) => group === undefined || r.group === group));
   }
 
   getResource(name: string): ResourceRecord | undefined {
-    return copy(this.state.resources.get(name));
+    return shared(this.state.resources.get(name));
   }
 
   listResourceTypes(): ResourceTypeRecord[] {
-    return copy(sortedValues(this.state.resourceTypes));
+    return sharedAll(sortedValues(this.state.resourceTypes));
   }
 
   getResourceType(name: string): ResourceTypeRecord | undefined {
-    return copy(this.state.resourceTypes.get(name));
+    return shared(this.state.resourceTypes.get(name));
   }
 
   listDisks(): DiskRecord[] {
-    return copy(sortedValues(this.state.disks));
+    return sharedAll(sortedValues(this.state.disks));
   }
 
   getDisk(id: string): DiskRecord | undefined {
-    return copy(this.state.disks.get(id));
+    return shared(this.state.disks.get(id));
   }
 
   getQuorum(): QuorumSettings {
-    return copy(this.state.quorum);
+    return shared(this.state.quorum);
   }
 
   listAdminKeys(): AdminKeyRecord[] {
-    return copy(sortedValues(this.state.adminKeys));
+    return sharedAll(sortedValues(this.state.adminKeys));
   }
 
   /** By name or by fingerprint. */
   getAdminKey(ref: string): AdminKeyRecord | undefined {
-    return copy(this.state.adminKeys.get(ref) ?? sortedValues(this.state.adminKeys).find((k) => k.fingerprint === ref));
+    return shared(this.state.adminKeys.get(ref) ?? sortedValues(this.state.adminKeys).find((k) => k.fingerprint === ref));
   }
 
   /** Highest placement epoch handed out so far. */
@@ -247,29 +267,29 @@ export class ClusterDatabase {
   }
 
   listPlacements(): PlacementRecord[] {
-    return copy(sortedValues(this.state.placements));
+    return sharedAll(sortedValues(this.state.placements));
   }
 
   /** Undefined for a group that was never placed (node null, epoch 0). */
   getPlacement(group: string): PlacementRecord | undefined {
-    return copy(this.state.placements.get(group));
+    return shared(this.state.placements.get(group));
   }
 
   listResourceStates(): ResourceStateRecord[] {
-    return copy(sortedValues(this.state.resourceStates));
+    return sharedAll(sortedValues(this.state.resourceStates));
   }
 
   getResourceState(resource: string): ResourceStateRecord | undefined {
-    return copy(this.state.resourceStates.get(resource));
+    return shared(this.state.resourceStates.get(resource));
   }
 
   listResourceRequests(): ResourceRequestRecord[] {
-    return copy(sortedValues(this.state.resourceRequests));
+    return sharedAll(sortedValues(this.state.resourceRequests));
   }
 
   /** What administrators asked of the resource (desired state, fail and cleanup requests). */
   getResourceRequest(resource: string): ResourceRequestRecord | undefined {
-    return copy(this.state.resourceRequests.get(resource));
+    return shared(this.state.resourceRequests.get(resource));
   }
 
   /** The resource's state in its group's current placement epoch (a record from an earlier epoch counts as Offline). */
