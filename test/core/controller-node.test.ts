@@ -230,12 +230,23 @@ test('a failure is cleaned up and reported; the resource restarts only on the le
     ...upSteps,
     { at: 200, do: 'health ip', want: 'offline:ip ip=Failed' },
     { at: 210, do: 'ok ip', want: '' },
+    { at: 300, do: 'restart G ip 3 76', want: '' }, // a failure the database does not show
+    { at: 310, do: 'state ip Failed 3 77', want: '' }, // ... and never does: that order is not taken
+    { at: 320, do: 'restart G ip 4 77', want: '' }, // another placement
+    { at: 330, do: 'restart G ip 3 77', want: 'online:ip<900> ip=OnlinePending' },
+    { at: 340, do: 'ok ip', want: 'ip=Online' },
+  ]);
+});
+
+test('a restart order that overtakes the commit of its failure is taken once the database shows that failure', () => {
+  run('order-first', appGroup, [['G', 3]], [
+    ...upSteps,
+    { at: 200, do: 'health ip', want: 'offline:ip ip=Failed' },
+    { at: 210, do: 'ok ip', want: '' },
     { at: 300, do: 'restart G ip 3 77', want: '' }, // the database does not show that failure yet
-    { at: 310, do: 'state ip Failed 3 77', want: '' },
-    { at: 320, do: 'restart G ip 3 76', want: '' }, // another failure
-    { at: 330, do: 'restart G ip 4 77', want: '' }, // another placement
-    { at: 340, do: 'restart G ip 3 77', want: 'online:ip<900> ip=OnlinePending' },
-    { at: 350, do: 'ok ip', want: 'ip=Online' },
+    { at: 305, do: 'tick', want: '' },
+    { at: 310, do: 'state ip Failed 3 77', want: 'online:ip<900> ip=OnlinePending' },
+    { at: 320, do: 'ok ip', want: 'ip=Online' },
   ]);
 });
 

@@ -185,7 +185,7 @@ runCases('restart settings: failGroupOver', [
     name: 'a resource\'s own restart settings start from its group\'s',
     setup: [{ type: 'group.set', name: 'web', settings: { restart: { failGroupOver: false } } }],
     cmd: { type: 'resource.set', name: 'app', settings: { restart: { maxRestarts: 1 } } }, errors: [],
-    then: (h) => assert.deepEqual(h.db.getResource('app')?.restart, { maxRestarts: 1, period: 900_000, delay: 1000, failGroupOver: false }),
+    then: (h) => assert.deepEqual(h.db.getResource('app')?.restart, { maxRestarts: 1, period: 900_000, delay: 0, failGroupOver: false }),
   },
   { name: 'must be true or false', cmd: { type: 'group.set', name: 'web', settings: { restart: { failGroupOver: 'no' } } }, errors: ['E_INVALID_VALUE'] },
 ]);

@@ -122,7 +122,7 @@ runCases('resource.create', [
       assert.deepEqual(h.db.getResource('web-srv'), {
         name: 'web-srv', group: 'web', type: 'process', parameters: { command: 'nginx', user: 'www' },
         dependsOn: { op: 'and', args: [{ op: 'ref', name: 'ip1' }, { op: 'or', args: [{ op: 'ref', name: 'app' }, { op: 'ref', name: 'ip1' }] }] },
-        restart: { maxRestarts: 1, period: 900_000, delay: 1000, failGroupOver: true },
+        restart: { maxRestarts: 1, period: 900_000, delay: 0, failGroupOver: true },
         deadlines: { start: 120_000, stop: 60_000, quickCheck: 10_000, thoroughCheck: 60_000 },
         checkIntervals: { quick: 1000, thorough: 60_000 }, possibleOwners: ['n1'], isolate: true,
       });

@@ -281,7 +281,8 @@ test('failoverRetry: a group held Failed past its threshold comes back Online by
   assert.match(ok('group', 'show', 'rty'), /\nfailover: +at most 1 in 6h, then held Failed for 3s or until cleanup\n/);
   await flaky('rty-app', 'rty', 2);
   ok('group', 'online', 'rty', '--no-wait');
-  const back = await onlineOn('rty', () => true);
+  // A failing start is Online for the ~0.2 s before its process exits: wait for the third placement's.
+  const back = await onlineOn('rty', () => placements('rty', 'rty-app').length === 3);
   const tried = placements('rty', 'rty-app');
   assert.deepEqual(tried.map((p) => [p.starts, p.failures]), [[1, 1], [1, 1], [1, 0]], `one failover, held, then the retry: ${JSON.stringify(tried)}`);
   assert.notEqual(back.owner, tried[1]?.node, 'the retry goes elsewhere');

@@ -119,6 +119,7 @@ export class NodeController {
     for (const run of this.runs.values()) {
       syncRun(run, this.view);
       for (const r of run.resources.values()) {
+        this.takeRestartOrder(run, r);
         // resource fail: the node running it fails it as if its health check had.
         const asked = this.view.request(r.record.name).failRequest;
         if (asked <= r.failRequests) continue;
@@ -205,11 +206,27 @@ export class NodeController {
     if (run === undefined || r === undefined) return this.act(now);
     // A hold is for a failure the database shows; an order the database no longer backs (cleaned up meanwhile) is stale.
     if (order.kind === 'stop-resource') r.held = r.held || groupHeldBack(run, this.view);
-    else if (this.view.state(order.resource, order.epoch)?.state === 'Failed' && this.view.state(order.resource, order.epoch)?.since === order.failedSince) {
-      r.restartSince = order.failedSince;
-      r.failed = false;
+    else {
+      r.restartOrdered = order.failedSince;
+      this.takeRestartOrder(run, r);
     }
     return this.act(now);
+  }
+
+  /**
+   * A restart order is taken only when the database shows the very failure
+   * it names (same `since`); until then it waits, and the next order
+   * replaces it. The run is per epoch, so it never outlives its placement.
+   */
+  private takeRestartOrder(run: GroupRun, r: ResourceRun): void {
+    const ordered = r.restartOrdered;
+    if (ordered === null) return;
+    const shown = this.view.state(r.record.name, run.epoch);
+    if (shown?.state === 'Failed' && shown.since === ordered) {
+      r.restartSince = ordered;
+      r.failed = false;
+      r.restartOrdered = null;
+    }
   }
 
   /** Call at least every heartbeat interval: reports the database does not show yet go again. */

@@ -29,6 +29,13 @@ export interface ResourceRun {
   held: boolean;
   /** `since` of the Failed record the leader ordered restarted: that record no longer holds the group back. */
   restartSince: number | null;
+  /**
+   * `since` of a restart the leader ordered before this node applied the
+   * Failed record it names (the order overtook the commit): taken up as
+   * soon as the database shows that record, instead of waiting for the
+   * leader to order it again.
+   */
+  restartOrdered: number | null;
   /** The administrators' fail count last seen (from the value found when the run began): a higher one fails it. */
   failRequests: number;
   op: MonitorOp | null;
@@ -126,7 +133,7 @@ export function syncRun(run: GroupRun, view: AppliedView): void {
     }
     run.resources.set(rec.name, {
       record: rec, deleted: false, state: 'Offline', mayRun: false, failed: false, cleanup: false, terminate: false,
-      held: false, restartSince: null, failRequests: view.request(rec.name).failRequest, op: null, opKilled: false,
+      held: false, restartSince: null, restartOrdered: null, failRequests: view.request(rec.name).failRequest, op: null, opKilled: false,
       reportedAt: -Infinity, resends: 0,
     });
   }

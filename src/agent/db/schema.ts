@@ -255,7 +255,8 @@ export interface ClusterState {
 
 /** A group's `failoverRetry` unless set: 1 h. */
 export const DEFAULT_FAILOVER_RETRY = 3_600_000;
-export const DEFAULT_RESTART: RestartSettings = { maxRestarts: 3, period: 900_000, delay: 1000, failGroupOver: true };
+/** Restart at once (delay 0): a crash loop is bounded by maxRestarts within the period, and the restart goal is 100 ms. */
+export const DEFAULT_RESTART: RestartSettings = { maxRestarts: 3, period: 900_000, delay: 0, failGroupOver: true };
 export const DEFAULT_DEADLINES: OperationDeadlines = { start: 60_000, stop: 60_000, quickCheck: 10_000, thoroughCheck: 60_000 };
 export const DEFAULT_CHECK_INTERVALS: CheckIntervals = { quick: 5000, thorough: 60_000 };
 

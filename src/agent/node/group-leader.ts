@@ -36,6 +36,8 @@ export class GroupLeader {
   /** group → what its intent was last derived from: intents go to the planner only when that changes. */
   private readonly seen = new Map<string, string>();
   private readonly cleanupSeen = new Map<string, number>();
+  /** resource → its last report's proposal: the next one waits for it. */
+  private readonly reportChains = new Map<string, Promise<void>>();
   /** Groups with a placement proposal in flight. */
   private readonly inFlight = new Set<string>();
   /** Refusals already logged, by text. */
@@ -70,6 +72,8 @@ export class GroupLeader {
       this.seen.clear();
       this.cleanupSeen.clear();
       this.refusalsLogged.clear();
+      // A proposal of an earlier term may never settle: it must not hold back this term's reports.
+      this.reportChains.clear();
     }
     if (controller === null || db === null) return;
     const placements = new Map(db.listPlacements().map((p) => [p.group, p]));
@@ -109,10 +113,24 @@ export class GroupLeader {
     this.wake = { at, timer };
   }
 
-  /** A node's report, proposed in its name; it may report only about itself. */
+  /**
+   * A node's report, proposed in its name; it may report only about itself.
+   * A resource's reports are proposed one after another: each is checked
+   * against the applied state, so an Online sent right behind its
+   * OnlinePending would be refused (and resent by the node only a retry
+   * period later) if proposed before that one applied.
+   */
   onReport(cmd: ResourceReport, from: NodeId): void {
     if (cmd.node !== from || this.controller === null) return;
-    this.options.propose(cmd, from).catch((err: unknown) => this.options.log.debug('resource state report not applied', { err, resource: cmd.resource, state: cmd.state }));
+    const before = this.reportChains.get(cmd.resource) ?? Promise.resolve();
+    const next = before.then(() => this.options.propose(cmd, from)).then(
+      () => undefined,
+      (err: unknown) => this.options.log.debug('resource state report not applied', { err, resource: cmd.resource, state: cmd.state }),
+    );
+    this.reportChains.set(cmd.resource, next);
+    void next.then(() => {
+      if (this.reportChains.get(cmd.resource) === next) this.reportChains.delete(cmd.resource);
+    });
   }
 
   private proposePlacement(cmd: ClusterCommand): void {
