@@ -45,6 +45,13 @@ interface Pending {
 }
 
 const MONITOR_ENTRY = new URL('./monitor-main.js', import.meta.url);
+/**
+ * V8's young generation capped at 1 MiB per semi-space (default 16): the
+ * monitor's garbage is small and short-lived, and a burst of starts (1,000
+ * resources online at once) otherwise leaves ~16 MiB more of it resident
+ * for good (measured: 64 instead of 80 MiB RSS with 333 resources running).
+ */
+const MONITOR_NODE_FLAGS = ['--max-semi-space-size=1'];
 
 export class MonitorClient {
   private child: ChildProcess | null = null;
@@ -130,7 +137,7 @@ export class MonitorClient {
   private spawnMonitor(): Promise<void> {
     const child = fork(MONITOR_ENTRY, ['--heartbeat-ms', String(this.heartbeatMs)], {
       // The agent's own flags (a test runner's, an inspector) are not the monitor's.
-      execArgv: [],
+      execArgv: MONITOR_NODE_FLAGS,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'json',
     });
