@@ -12,6 +12,7 @@
 // guard's connection closes, the guard is gone: stop every group at once.
 
 import { chmod, mkdir, unlink } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import type { GroupContainment } from './cgroups.js';
@@ -91,6 +92,18 @@ export class LeaseGuard {
     return (await this.options.containment.groups().catch(() => ['unknown'])).length > 0;
   }
 
+  /**
+   * Whether a group may still have processes once the kills in flight are
+   * over (a kill begun when the agent's connection closed may still run
+   * when SIGTERM's stop finds the cgroup half gone); waits for them at most
+   * the kill timeout. True when unsure: the watchdog then stays armed.
+   */
+  private async groupsRunningAfterKills(): Promise<boolean> {
+    const deadline = monotonicMs() + (this.options.killTimeoutMs ?? 5000);
+    while (this.inFlight > 0 && monotonicMs() < deadline) await sleep(5);
+    return this.groupsRunning();
+  }
+
   /** The lease end for the watchdog: the agent's, else the deadline (earlier, so safe); -Infinity without a lease. */
   leaseEnd(): number {
     return this.leaseEndMs ?? this.deadlineMs ?? -Infinity;
@@ -104,7 +117,7 @@ export class LeaseGuard {
     const server = this.server;
     if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
     const record = await this.expire('guard-stop', monotonicMs());
-    this.watchdog?.stop(record.stops.every((s) => s.empty));
+    this.watchdog?.stop(record.stops.every((s) => s.empty) || !(await this.groupsRunningAfterKills()));
     await this.options.containment.close();
     await unlink(this.socketPath).catch(() => undefined);
   }
