@@ -4,15 +4,11 @@
 // readiness signal), logs one line per event to stdout (a file), and on
 // SIGTERM or SIGINT resets every connection, removes its socket and pid file
 // and exits 0.
-import { readFile, unlink } from 'node:fs/promises';
-import { writeFileAtomic } from './atomic-file.js';
+import { readFile } from 'node:fs/promises';
+import { announceReady, stopOnSignals } from './lab-daemon.js';
 import { LabError } from './lab-error.js';
-import { processIdentity } from '../os/process-identity.js';
 import { parseRelayConfig } from './relay-config.js';
 import { startRelay } from './relay.js';
-
-/** After cleanup the event loop should be empty; if something still holds it, exit anyway after this long (ms). */
-const EXIT_FALLBACK_MS = 2000;
 
 function log(line: string): void {
   process.stdout.write(`${new Date().toISOString()} ${line}\n`);
@@ -31,23 +27,11 @@ async function main(argv: string[]): Promise<void> {
   const config = parseRelayConfig(value);
   const relay = await startRelay({ routes: config.routes, controlSocket: config.controlSocket, log });
 
-  let stopping = false;
-  const stop = (sig: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log(`${sig}: stopping`);
-    void relay
-      .close()
-      .then(() => unlink(config.pidFile))
-      .catch((err: unknown) => log(`cleanup: ${(err as Error).message}`))
-      .finally(() => setTimeout(() => process.exit(0), EXIT_FALLBACK_MS).unref());
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-
-  const self = processIdentity(process.pid);
-  if (self === undefined) throw new LabError('E_SPAWN', 'cannot read /proc/self/stat');
-  await writeFileAtomic(config.pidFile, `${JSON.stringify(self)}\n`);
+  stopOnSignals(config.pidFile, log, async (signal) => {
+    log(`${signal}: stopping`);
+    await relay.close();
+  });
+  await announceReady(config.pidFile);
   for (const node of relay.status()) log(`route ${node.node}: ${node.publicAddress} -> ${node.targetAddress} (source ${node.sourceHost})`);
   log(`ready, pid ${process.pid}`);
 }

@@ -6,18 +6,15 @@
 // logs one line per event to stdout (a file), and on SIGTERM or SIGINT
 // closes the devices (resetting nobody), removes its pid file and exits 0.
 import { execFile } from 'node:child_process';
-import { readFile, stat, unlink } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { writeFileAtomic } from './atomic-file.js';
 import { LabError, errnoCode } from './lab-error.js';
-import { processIdentity } from '../os/process-identity.js';
+import { announceReady, stopOnSignals } from './lab-daemon.js';
 import { WatchdogEmulator } from './watchdog.js';
 import { parseWatchdogConfig, parseWatchdogStatus } from './watchdog-config.js';
 import type { WatchdogConfig, WatchdogStatusFile } from './watchdog-config.js';
 import { describePowerCut, powerCut } from './watchdog-reset.js';
-
-/** After cleanup the event loop should be empty; if something still holds it, exit anyway after this long (ms). */
-const EXIT_FALLBACK_MS = 2000;
 
 function log(line: string): void {
   process.stdout.write(`${new Date().toISOString()} ${line}\n`);
@@ -85,23 +82,12 @@ async function main(argv: string[]): Promise<void> {
   emulator.start();
   await writeStatus();
 
-  let stopping = false;
-  const stop = (sig: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log(`${sig}: stopping; no node is reset for it`);
+  stopOnSignals(config.pidFile, log, async (signal) => {
+    log(`${signal}: stopping; no node is reset for it`);
     emulator?.close();
-    void writeStatus()
-      .then(() => unlink(config.pidFile))
-      .catch((err: unknown) => log(`cleanup: ${(err as Error).message}`))
-      .finally(() => setTimeout(() => process.exit(0), EXIT_FALLBACK_MS).unref());
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-
-  const self = processIdentity(process.pid);
-  if (self === undefined) throw new LabError('E_SPAWN', 'cannot read /proc/self/stat');
-  await writeFileAtomic(config.pidFile, `${JSON.stringify(self)}\n`);
+    await writeStatus();
+  });
+  await announceReady(config.pidFile);
   for (const node of config.nodes) log(`${node.name}: device ${node.device}, T_wd ${config.timeoutMs} ms, resets so far ${resetsBefore[node.id] ?? 0}`);
   log(`ready, pid ${process.pid}`);
 }

@@ -2,15 +2,11 @@
 // a lab made with --fencing watchdog (a guard's open of its device fails
 // while no emulator holds the read end). Stop it with stopProcess(record),
 // after every guard: on SIGTERM it closes the devices and resets nobody.
-import { readFile, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { writeFileAtomic } from './atomic-file.js';
-import { LabError, errnoCode } from './lab-error.js';
-import { logTail } from './lab-agent.js';
+import { startDaemon } from './lab-daemon.js';
+import { LabError } from './lab-error.js';
 import type { LabState } from './lab-state.js';
-import { isSameProcess } from '../os/process-identity.js';
-import { processRecordProblems, startDetached, stopProcess } from './processes.js';
 import type { ProcessRecord } from './processes.js';
 import { parseWatchdogStatus } from './watchdog-config.js';
 import type { WatchdogConfig, WatchdogStatusFile } from './watchdog-config.js';
@@ -32,16 +28,6 @@ export function watchdogConfigFor(state: LabState): WatchdogConfig {
   };
 }
 
-async function readPidFile(path: string): Promise<ProcessRecord | undefined> {
-  try {
-    const value: unknown = JSON.parse(await readFile(path, 'utf8'));
-    return processRecordProblems(value, 'pid file').length === 0 ? (value as ProcessRecord) : undefined;
-  } catch {
-    // Absent: not ready yet (it is renamed into place, never torn).
-    return undefined;
-  }
-}
-
 /**
  * Writes the config, starts watchdog-main detached and waits until its pid
  * file names it (every device exists and is open for reading). One that
@@ -49,22 +35,8 @@ async function readPidFile(path: string): Promise<ProcessRecord | undefined> {
  * `timeoutMs` is stopped, E_TIMEOUT.
  */
 export async function startWatchdogProcess(state: LabState, timeoutMs = 10_000): Promise<ProcessRecord> {
-  const config = watchdogConfigFor(state);
   const files = state.watchdog as NonNullable<LabState['watchdog']>;
-  await writeFileAtomic(files.configFile, `${JSON.stringify(config, null, 2)}\n`);
-  await unlink(config.pidFile).catch((err: unknown) => {
-    if (errnoCode(err) !== 'ENOENT') throw err;
-  });
-  const record = await startDetached({ command: process.execPath, args: [WATCHDOG_MAIN, '--config', files.configFile], logFile: files.logFile });
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    const written = await readPidFile(config.pidFile);
-    if (written !== undefined && written.pid === record.pid && written.startTime === record.startTime) return record;
-    if (!isSameProcess(record)) throw new LabError('E_SPAWN', `the watchdog emulator exited during start; ${files.logFile} ends with:\n${await logTail(files.logFile)}`);
-    await sleep(20);
-  }
-  await stopProcess(record, { graceMs: 1000 });
-  throw new LabError('E_TIMEOUT', `the watchdog emulator was not ready within ${timeoutMs} ms; see ${files.logFile}`);
+  return startDaemon('the watchdog emulator', WATCHDOG_MAIN, watchdogConfigFor(state), files, timeoutMs);
 }
 
 /** What the emulator last wrote about every node; null when there is nothing readable. */
