@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GroupView } from '../../src/client/api.js';
 import { findCgroup2Mount } from '../../src/agent/guard/mountinfo.js';
-import { eventually, fcm, fcmJson, labTestEnv, processesMentioning } from './helpers.js';
+import { eventually, fcm, fcmJson, labTestEnv, takeLabDown } from './helpers.js';
 
 let tmp = '';
 let dir = '';
@@ -37,14 +37,14 @@ before(async () => {
 });
 
 after(async () => {
-  const down = fcm(env, ['lab', 'down']);
+  const { down, left } = takeLabDown(env, [dir]);
   try {
     assert.equal(down.status, 0, down.err);
-    assert.deepEqual(processesMentioning(dir), [], 'no lab process is left');
+    assert.deepEqual(left, [], 'no lab process is left');
     const mount = await findCgroup2Mount();
-    const left = [];
-    for (const id of nodeIds) if (mount !== null && (await stat(join(mount, 'fcm', id)).then(() => true, () => false))) left.push(id);
-    assert.deepEqual(left, [], 'no cgroup of the lab\'s nodes is left');
+    const cgroupsLeft = [];
+    for (const id of nodeIds) if (mount !== null && (await stat(join(mount, 'fcm', id)).then(() => true, () => false))) cgroupsLeft.push(id);
+    assert.deepEqual(cgroupsLeft, [], 'no cgroup of the lab\'s nodes is left');
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

@@ -16,7 +16,7 @@ import { ApiCallError } from '../../src/client/agent-client.js';
 import type { ClusterStatus, GroupChange, GroupView, ResourceTypeView, ResourceView } from '../../src/client/api.js';
 import { UnixSocketClient } from '../../src/client/unix-socket-client.js';
 import type { StatusWithGroups } from '../../src/cli/commands/cluster.js';
-import { fcm, fcmError, fcmJson, labTestEnv, processesMentioning } from './helpers.js';
+import { fcm, fcmError, fcmJson, labTestEnv, takeLabDown } from './helpers.js';
 
 interface LabUp {
   dir: string;
@@ -40,16 +40,7 @@ before(async () => {
 });
 
 after(async () => {
-  const down = run('lab', 'down');
-  const left = processesMentioning(dir);
-  // Whatever the lab left behind is stopped here, so that a failing run leaves nothing running either.
-  for (const pid of left) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // It ended meanwhile.
-    }
-  }
+  const { down, left } = takeLabDown(env, [dir]);
   try {
     assert.equal(down.status, 0, down.err);
     assert.deepEqual(left, [], 'no lab process is left');

@@ -72,3 +72,21 @@ export function processesMentioning(text: string): number[] {
   }
   return pids;
 }
+
+/**
+ * `fcm lab down`, then SIGKILL of every process still mentioning one of
+ * `marks` (the lab directory, a resource's token), so that a failing run
+ * leaves nothing running either. The caller asserts on what it returns.
+ */
+export function takeLabDown(env: NodeJS.ProcessEnv, marks: readonly string[]): { down: Run; left: number[] } {
+  const down = fcm(env, ['lab', 'down'], 60_000);
+  const left = marks.flatMap((mark) => processesMentioning(mark));
+  for (const pid of left) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // It ended meanwhile.
+    }
+  }
+  return { down, left };
+}

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { AgentStatus, ClusterStatus, NodeView } from '../../src/client/api.js';
 import { generateNodeKeyPair } from '../../src/agent/transport/keys.js';
 import { UnixSocketClient } from '../../src/client/unix-socket-client.js';
-import { eventually, fcm, fcmError, fcmJson, labTestEnv, processesMentioning } from './helpers.js';
+import { eventually, fcm, fcmError, fcmJson, labTestEnv, takeLabDown } from './helpers.js';
 
 interface LabNodeView {
   id: string;
@@ -45,10 +45,10 @@ before(async () => {
 });
 
 after(async () => {
-  const down = run('lab', 'down');
+  const { down, left } = takeLabDown(env, [dir]);
   try {
     assert.equal(down.status, 0, down.err);
-    assert.deepEqual(processesMentioning(dir), [], 'no lab process is left');
+    assert.deepEqual(left, [], 'no lab process is left');
     assert.equal(existsSync(dir), false, 'the lab directory is removed');
   } finally {
     await rm(tmp, { recursive: true, force: true });

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AgentStatus, ClusterStatus } from '../../src/client/api.js';
 import type { RelayNodeStatus } from '../../src/lab/relay.js';
-import { eventually, fcm, fcmJson, labTestEnv, processesMentioning } from './helpers.js';
+import { eventually, fcm, fcmJson, labTestEnv, takeLabDown } from './helpers.js';
 
 interface LabNodeView {
   id: string;
@@ -42,10 +42,10 @@ before(async () => {
 });
 
 after(async () => {
-  const down = run('lab', 'down');
+  const { down, left } = takeLabDown(env, [dir]);
   try {
     assert.equal(down.status, 0, down.err);
-    assert.deepEqual(processesMentioning(dir), [], 'no lab process is left');
+    assert.deepEqual(left, [], 'no lab process is left');
     assert.equal(existsSync(dir), false, 'the lab directory is removed');
   } finally {
     await rm(tmp, { recursive: true, force: true });

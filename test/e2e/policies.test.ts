@@ -18,7 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { GroupView } from '../../src/client/api.js';
 import type { AuditRecord } from '../../src/agent/db/audit.js';
 import { findCgroup2Mount } from '../../src/agent/guard/mountinfo.js';
-import { eventually, fcm, fcmError, fcmJson, labTestEnv, processesMentioning } from './helpers.js';
+import { eventually, fcm, fcmError, fcmJson, labTestEnv, processesMentioning, takeLabDown } from './helpers.js';
 
 let tmp = '';
 let dir = '';
@@ -58,16 +58,7 @@ before(async () => {
 });
 
 after(async () => {
-  const down = fcm(env, ['lab', 'down']);
-  const left = [...processesMentioning(dir), ...processesMentioning(`1000.${TOKEN}`)];
-  // Whatever the lab left behind is stopped here, so that a failing run leaves nothing running either.
-  for (const pid of left) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // It ended meanwhile.
-    }
-  }
+  const { down, left } = takeLabDown(env, [dir, `1000.${TOKEN}`]);
   try {
     assert.equal(down.status, 0, down.err);
     assert.deepEqual(left, [], 'no lab or resource process is left');
