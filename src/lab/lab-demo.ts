@@ -119,9 +119,17 @@ export async function labDemo(state: LabState, options: DemoOptions): Promise<De
     const moved = await timed(`wait until ${group} is Online on another node`, () => waitForGroup(client, group, `Online on a node other than ${owner.name}`, timeoutMs,
       (g) => g.state === 'Online' && g.owner !== null && g.owner !== owner.name));
     const failoverMs = Math.round(performance.now() - killedAt);
-    await timed(`start ${owner.name} again; wait until it is Up`, async () => {
+    await timed(`start ${owner.name} again; wait until every node sees every node Up`, async () => {
       await startNode(state, owner, timeoutMs);
-      await waitForNodeUp(client, owner.name, timeoutMs);
+      // `fcm status` may ask any node next, and a restarted one thinks the others Down until it hears them.
+      for (const viewer of running) {
+        const c = await clientOf(viewer);
+        try {
+          for (const node of running) await waitForNodeUp(c, node.name, timeoutMs);
+        } finally {
+          await c.close();
+        }
+      }
     });
     return { group, resource, from: owner.name, to: moved.owner as string, failoverMs, steps };
   } finally {

@@ -89,7 +89,7 @@ test('fcm lab demo: a group Online, its owner SIGKILLed, Online on another node,
   assert.notEqual(report.from, report.to);
   assert.equal(report.steps.length, 5);
   const status = fcmJson<{ nodes: { name: string; state: string }[]; groups: GroupView[] }>(env, ['status']);
-  assert.deepEqual(status.nodes.map((n) => n.state), ['Up', 'Up', 'Up']);
+  assert.deepEqual(status.nodes.map((n) => n.state), ['Up', 'Up', 'Up'], 'the demo waits until every node sees every node Up');
   const demo = status.groups.find((g) => g.name === 'demo');
   assert.deepEqual([demo?.state, demo?.owner], ['Online', report.to]);
   // Run again, the group is reused.
