@@ -5,9 +5,9 @@
 // the killed node is started again. Every call goes to a node's API socket
 // directly, so the kill never cuts the demo's own connection.
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiCallError } from '../client/agent-client.js';
 import type { GroupView } from '../client/api.js';
+import { pollUntil } from '../client/poll.js';
 import { UnixSocketClient } from '../client/unix-socket-client.js';
 import { findLabNode, isRunning, killNode, startNode } from './lab-control.js';
 import { LabError } from './lab-error.js';
@@ -46,26 +46,16 @@ async function clientOf(node: LabNode): Promise<UnixSocketClient> {
   return UnixSocketClient.connect(node.socketPath, { callTimeoutMs: 5_000 });
 }
 
-async function waitForGroup(client: UnixSocketClient, group: string, what: string, timeoutMs: number, done: (g: GroupView) => boolean): Promise<GroupView> {
-  const deadline = performance.now() + timeoutMs;
-  let last: GroupView | undefined;
-  while (performance.now() < deadline) {
-    last = await client.call('group.show', { group });
-    if (done(last)) return last;
-    await sleep(POLL_MS);
-  }
-  throw new LabError('E_TIMEOUT', `group ${group} was not ${what} within ${timeoutMs} ms`, [`last seen: ${last?.state ?? 'unknown'}${last?.owner ? ` on ${last.owner}` : ''}`]);
+function waitForGroup(client: UnixSocketClient, group: string, what: string, timeoutMs: number, done: (g: GroupView) => boolean): Promise<GroupView> {
+  return pollUntil(`group ${group} to be ${what}`, async () => {
+    const g = await client.call('group.show', { group });
+    return done(g) ? g : undefined;
+  }, { timeoutMs, intervalMs: POLL_MS });
 }
 
 async function waitForNodeUp(client: UnixSocketClient, name: string, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  let state = 'unknown';
-  while (performance.now() < deadline) {
-    state = (await client.call('node.list', {})).find((n) => n.name === name)?.state ?? 'unknown';
-    if (state === 'Up') return;
-    await sleep(POLL_MS);
-  }
-  throw new LabError('E_TIMEOUT', `${name} was not Up within ${timeoutMs} ms`, [`last seen: ${state}`]);
+  await pollUntil(`${name} to be Up`, async () => ((await client.call('node.list', {})).some((n) => n.name === name && n.state === 'Up') ? true : undefined),
+    { timeoutMs, intervalMs: POLL_MS });
 }
 
 /** Creates the group and its resource unless they exist; a group of that name with other resources is refused. */
