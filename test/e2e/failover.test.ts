@@ -7,15 +7,14 @@
 // of its nodes behind.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GroupView } from '../../src/client/api.js';
 import { findCgroup2Mount } from '../../src/agent/guard/mountinfo.js';
-import { eventually, fcm, fcmJson, labTestEnv, takeLabDown } from './helpers.js';
+import { closeTestLab, eventually, fcm, fcmJson, openTestLab } from './helpers.js';
+import type { TestLab } from './helpers.js';
 
-let tmp = '';
-let dir = '';
+let testLab: TestLab<unknown>;
 let env: NodeJS.ProcessEnv = {};
 /** The lab's node ids: each node's guard keeps its groups' cgroups under <cgroup2>/fcm/<id>. */
 let nodeIds: string[] = [];
@@ -28,27 +27,13 @@ const ok = (...args: string[]): string => {
 const group = (): GroupView => fcmJson<GroupView>(env, ['group', 'show', 'g']);
 
 before(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'fcm-e2e-failover-'));
-  dir = join(tmp, 'lab');
-  env = labTestEnv(tmp, dir);
-  fcmJson(env, ['lab', 'up', '--nodes', '3', '--dir', dir], 90_000);
+  testLab = await openTestLab<unknown>('failover');
+  ({ env } = testLab);
   nodeIds = fcmJson<{ nodes: { id: string }[] }>(env, ['status']).nodes.map((n) => n.id);
   assert.equal(nodeIds.length, 3);
 });
 
-after(async () => {
-  const { down, left } = takeLabDown(env, [dir]);
-  try {
-    assert.equal(down.status, 0, down.err);
-    assert.deepEqual(left, [], 'no lab process is left');
-    const mount = await findCgroup2Mount();
-    const cgroupsLeft = [];
-    for (const id of nodeIds) if (mount !== null && (await stat(join(mount, 'fcm', id)).then(() => true, () => false))) cgroupsLeft.push(id);
-    assert.deepEqual(cgroupsLeft, [], 'no cgroup of the lab\'s nodes is left');
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
-});
+after(() => closeTestLab(testLab, { nodeIds }));
 
 test('fcm group online, lab kill of the owner, Online elsewhere, lab start, group move --to', async (t) => {
   ok('group', 'create', 'g');

@@ -9,14 +9,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ApiCallError } from '../../src/client/agent-client.js';
 import type { ClusterStatus, GroupChange, GroupView, ResourceTypeView, ResourceView } from '../../src/client/api.js';
 import { UnixSocketClient } from '../../src/client/unix-socket-client.js';
 import type { StatusWithGroups } from '../../src/cli/commands/cluster.js';
-import { fcm, fcmError, fcmJson, labTestEnv, takeLabDown } from './helpers.js';
+import { closeTestLab, fcm, fcmError, fcmJson, openTestLab } from './helpers.js';
+import type { TestLab } from './helpers.js';
 
 interface LabUp {
   dir: string;
@@ -24,8 +22,7 @@ interface LabUp {
   cluster: ClusterStatus;
 }
 
-let tmp = '';
-let dir = '';
+let testLab: TestLab<LabUp>;
 let env: NodeJS.ProcessEnv = {};
 let lab: LabUp;
 
@@ -33,21 +30,12 @@ const run = (...args: string[]) => fcm(env, args);
 const json = <T>(...args: string[]) => fcmJson<T>(env, args);
 
 before(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'fcm-e2e-groups-'));
-  dir = join(tmp, 'lab');
-  env = labTestEnv(tmp, dir);
-  lab = fcmJson<LabUp>(env, ['lab', 'up', '--nodes', '3', '--dir', dir], 90_000);
+  testLab = await openTestLab<LabUp>('groups');
+  ({ env } = testLab);
+  lab = testLab.up;
 });
 
-after(async () => {
-  const { down, left } = takeLabDown(env, [dir]);
-  try {
-    assert.equal(down.status, 0, down.err);
-    assert.deepEqual(left, [], 'no lab process is left');
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
-});
+after(() => closeTestLab(testLab));
 
 /** The API error code of a call that must fail. */
 async function codeOf(call: Promise<unknown>): Promise<string> {

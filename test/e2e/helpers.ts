@@ -1,10 +1,14 @@
 // The built CLI as a user runs it, against real agents started by `fcm lab`.
 // Paths come from this file's URL, so the tests work from any dist-* folder.
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { findCgroup2Mount } from '../../src/agent/guard/mountinfo.js';
 
 /**
  * The environment for a test's lab under `tmp`: a private XDG home (current
@@ -89,4 +93,44 @@ export function takeLabDown(env: NodeJS.ProcessEnv, marks: readonly string[]): {
     }
   }
   return { down, left };
+}
+
+/** A lab a test file starts in `before` and ends with `closeTestLab` in `after`. */
+export interface TestLab<Up> {
+  tmp: string;
+  dir: string;
+  env: NodeJS.ProcessEnv;
+  /** What `fcm lab up --json` printed. */
+  up: Up;
+}
+
+/** `fcm lab up --nodes N` in a fresh temp dir named after `prefix`, with labTestEnv. */
+export async function openTestLab<Up>(prefix: string, nodes = 3): Promise<TestLab<Up>> {
+  const tmp = await mkdtemp(join(tmpdir(), `fcm-e2e-${prefix}-`));
+  const dir = join(tmp, 'lab');
+  const env = labTestEnv(tmp, dir);
+  return { tmp, dir, env, up: fcmJson<Up>(env, ['lab', 'up', '--nodes', String(nodes), '--dir', dir], 90_000) };
+}
+
+/**
+ * Takes the lab down (takeLabDown with the lab dir and `marks`) and asserts
+ * that `lab down` succeeded and left no process; with `nodeIds`, that no
+ * cgroup of those nodes is left; with `removed`, that the lab dir is gone.
+ * The temp dir is removed whatever happens.
+ */
+export async function closeTestLab(lab: TestLab<unknown>, checks: { marks?: string[]; nodeIds?: Iterable<string>; removed?: boolean; leftMessage?: string } = {}): Promise<void> {
+  const { down, left } = takeLabDown(lab.env, [lab.dir, ...(checks.marks ?? [])]);
+  try {
+    assert.equal(down.status, 0, down.err);
+    assert.deepEqual(left, [], checks.leftMessage ?? 'no lab process is left');
+    if (checks.nodeIds !== undefined) {
+      const mount = await findCgroup2Mount();
+      const cgroupsLeft = [];
+      for (const id of checks.nodeIds) if (mount !== null && (await stat(join(mount, 'fcm', id)).then(() => true, () => false))) cgroupsLeft.push(id);
+      assert.deepEqual(cgroupsLeft, [], 'no cgroup of the lab\'s nodes is left');
+    }
+    if (checks.removed === true) assert.equal(existsSync(lab.dir), false, 'the lab directory is removed');
+  } finally {
+    await rm(lab.tmp, { recursive: true, force: true });
+  }
 }

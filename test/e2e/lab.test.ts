@@ -5,14 +5,13 @@
 // the end and no lab process may be left.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgentStatus, ClusterStatus, NodeView } from '../../src/client/api.js';
 import { generateNodeKeyPair } from '../../src/agent/transport/keys.js';
 import { UnixSocketClient } from '../../src/client/unix-socket-client.js';
-import { eventually, fcm, fcmError, fcmJson, labTestEnv, takeLabDown } from './helpers.js';
+import { closeTestLab, eventually, fcm, fcmError, fcmJson, openTestLab } from './helpers.js';
+import type { TestLab } from './helpers.js';
 
 interface LabNodeView {
   id: string;
@@ -29,6 +28,7 @@ interface LabUp {
 }
 type ConfigGet = { properties: Record<string, number | string> };
 
+let testLab: TestLab<LabUp>;
 let tmp = '';
 let dir = '';
 let env: NodeJS.ProcessEnv = {};
@@ -38,22 +38,12 @@ const run = (...args: string[]) => fcm(env, args);
 const json = <T>(...args: string[]) => fcmJson<T>(env, args);
 
 before(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'fcm-e2e-'));
-  dir = join(tmp, 'lab');
-  env = labTestEnv(tmp, dir);
-  lab = fcmJson<LabUp>(env, ['lab', 'up', '--nodes', '3', '--dir', dir], 90_000);
+  testLab = await openTestLab<LabUp>('lab');
+  ({ tmp, dir, env } = testLab);
+  lab = testLab.up;
 });
 
-after(async () => {
-  const { down, left } = takeLabDown(env, [dir]);
-  try {
-    assert.equal(down.status, 0, down.err);
-    assert.deepEqual(left, [], 'no lab process is left');
-    assert.equal(existsSync(dir), false, 'the lab directory is removed');
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
-});
+after(() => closeTestLab(testLab, { removed: true }));
 
 test('the lab forms a 3-node cluster; fcm status shows every node Up and a leader', () => {
   assert.deepEqual(lab.nodes.map((n) => [n.name, n.running]), [['node1', true], ['node2', true], ['node3', true]]);

@@ -6,13 +6,10 @@
 // goes down leaving no process behind.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { AgentStatus, ClusterStatus } from '../../src/client/api.js';
 import type { RelayNodeStatus } from '../../src/lab/relay.js';
-import { eventually, fcm, fcmJson, labTestEnv, takeLabDown } from './helpers.js';
+import { closeTestLab, eventually, fcm, fcmJson, openTestLab } from './helpers.js';
+import type { TestLab } from './helpers.js';
 
 interface LabNodeView {
   id: string;
@@ -21,8 +18,7 @@ interface LabNodeView {
   cutFrom: string[];
 }
 
-let tmp = '';
-let dir = '';
+let testLab: TestLab<{ nodes: LabNodeView[] }>;
 let env: NodeJS.ProcessEnv = {};
 let nodes: LabNodeView[] = [];
 
@@ -35,22 +31,12 @@ function linksOf(node: string): Map<string, boolean> {
 }
 
 before(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'fcm-e2e-partial-'));
-  dir = join(tmp, 'lab');
-  env = labTestEnv(tmp, dir);
-  nodes = fcmJson<{ nodes: LabNodeView[] }>(env, ['lab', 'up', '--nodes', '3', '--dir', dir], 90_000).nodes;
+  testLab = await openTestLab<{ nodes: LabNodeView[] }>('partial');
+  ({ env } = testLab);
+  nodes = testLab.up.nodes;
 });
 
-after(async () => {
-  const { down, left } = takeLabDown(env, [dir]);
-  try {
-    assert.equal(down.status, 0, down.err);
-    assert.deepEqual(left, [], 'no lab process is left');
-    assert.equal(existsSync(dir), false, 'the lab directory is removed');
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
-});
+after(() => closeTestLab(testLab, { removed: true }));
 
 test('the leader cut from one follower: that follower still reaches the other; heal brings every link back', async () => {
   assert.equal(nodes.length, 3);

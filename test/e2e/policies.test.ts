@@ -11,17 +11,16 @@
 // leave no process (agents, guards, monitors, resources) and no cgroup.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { GroupView } from '../../src/client/api.js';
 import type { AuditRecord } from '../../src/agent/db/audit.js';
-import { findCgroup2Mount } from '../../src/agent/guard/mountinfo.js';
-import { eventually, fcm, fcmError, fcmJson, labTestEnv, processesMentioning, takeLabDown } from './helpers.js';
+import { closeTestLab, eventually, fcm, fcmError, fcmJson, openTestLab, processesMentioning } from './helpers.js';
+import type { TestLab } from './helpers.js';
 
+let testLab: TestLab<unknown>;
 let tmp = '';
-let dir = '';
 let env: NodeJS.ProcessEnv = {};
 /** node id → name, and the ids (each node's guard keeps its groups' cgroups under <cgroup2>/fcm/<id>). */
 const names = new Map<string, string>();
@@ -39,10 +38,8 @@ const group = (name: string): GroupView => fcmJson<GroupView>(env, ['group', 'sh
 const owners = (...groups: string[]): (string | null)[] => groups.map((g) => group(g).owner);
 
 before(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'fcm-e2e-policies-'));
-  dir = join(tmp, 'lab');
-  env = labTestEnv(tmp, dir);
-  fcmJson(env, ['lab', 'up', '--nodes', '3', '--dir', dir], 90_000);
+  testLab = await openTestLab<unknown>('policies');
+  ({ tmp, env } = testLab);
   for (const n of fcmJson<{ nodes: { id: string; name: string }[] }>(env, ['status']).nodes) names.set(n.id, n.name);
   assert.equal(names.size, 3);
   // Fails (exit 1 after 200 ms) while tokens are left in DIR (the first argument): each failure takes one.
@@ -57,19 +54,7 @@ before(async () => {
   ].join('\n'));
 });
 
-after(async () => {
-  const { down, left } = takeLabDown(env, [dir, `1000.${TOKEN}`]);
-  try {
-    assert.equal(down.status, 0, down.err);
-    assert.deepEqual(left, [], 'no lab or resource process is left');
-    const mount = await findCgroup2Mount();
-    const cgroups = [];
-    for (const id of names.keys()) if (mount !== null && (await stat(join(mount, 'fcm', id)).then(() => true, () => false))) cgroups.push(id);
-    assert.deepEqual(cgroups, [], 'no cgroup of the lab\'s nodes is left');
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
-});
+after(() => closeTestLab(testLab, { marks: [`1000.${TOKEN}`], nodeIds: names.keys(), leftMessage: 'no lab or resource process is left' }));
 
 /** A `process` resource of `g` that fails `failures` times in all (on whichever nodes run it), then runs. */
 async function flaky(resource: string, g: string, failures: number): Promise<void> {
