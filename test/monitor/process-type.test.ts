@@ -117,13 +117,24 @@ test('a new type instance (a replacement monitor) stops the process from its pid
   }
 });
 
-test('a command that cannot be started fails online, and validation reports every problem', async () => {
+test('a command that is not there fails online as a hard failure (another node may have it), and validation reports every problem', async () => {
   const dir = await tempDir();
   const type = new ProcessResourceType();
   try {
-    const { ctx } = context({ params: { command: '/nonexistent/fcm-binary' }, outputDir: dir });
-    const result = await type.online(ctx);
-    assert.equal(result.ok === false && result.code, 'E_EXITED');
+    const notExecutable = join(dir, 'not-executable');
+    await writeFile(notExecutable, '#!/bin/sh\n', { mode: 0o644 });
+    for (const command of ['/nonexistent/fcm-binary', 'fcm-no-such-command', notExecutable, '/tmp']) {
+      const { ctx } = context({ params: { command }, outputDir: dir });
+      const result = await type.online(ctx);
+      assert.deepEqual(result.ok === false && [result.code, result.severity], ['E_NOT_INSTALLED', 'hard'], command);
+    }
+    assert.equal(existsSync(join(dir, 'process.json')), false);
+    // A name is looked up in the PATH the resource's env gives; a relative path from cwd.
+    const { ctx: fromEnvPath } = context({ params: { command: 'sleep 300', env: 'PATH=/nonexistent' }, outputDir: dir });
+    assert.equal((await type.online(fromEnvPath)).ok, false);
+    const { ctx: relative } = context({ params: { command: './sleep 300', cwd: '/bin' }, outputDir: dir });
+    assert.deepEqual(await type.online(relative), { ok: true });
+    await type.offline(relative);
     const problems = await type.validate({ command: 'unbalanced "quote', env: 'not-an-assignment', probe: 'ftp://x', probeLevel: 'deep', colour: 'red', cwd: 'relative' });
     assert.deepEqual(problems.map((p) => p.parameter).sort(), ['colour', 'command', 'cwd', 'env', 'probe', 'probeLevel']);
     assert.deepEqual((await type.validate({})).map((p) => p.code), ['E_MISSING_PARAMETER']);
@@ -174,6 +185,10 @@ test('a process resource starts inside the group\'s cgroup', { skip: cgroup2Moun
     await waitFor('the exec of sleep', () => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep');
     assert.match(readFileSync(`/proc/${identity.pid}/cgroup`, 'utf8'), new RegExp(`^0::/fcm-mon-test-${process.pid}$`, 'm'));
     assert.deepEqual(await type.offline(ctx), { ok: true });
+    // Inside the wrapper a missing command is refused before the wrapper runs, never briefly Online.
+    const { ctx: missing } = context({ params: { command: '/nonexistent/fcm-binary' }, outputDir: dir, containment: { kind: 'cgroup', dir: cgroup } });
+    const result = await type.online(missing);
+    assert.equal(result.ok === false && result.code, 'E_NOT_INSTALLED');
     // A cgroup that cannot be entered runs nothing.
     const { ctx: bad } = context({ params: { command: 'sleep 300' }, outputDir: dir, containment: { kind: 'cgroup', dir: join(dir, 'not-a-cgroup') } });
     const refused = await type.online(bad);

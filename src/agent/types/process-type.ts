@@ -7,8 +7,9 @@
 // stop it; it is never signalled without checking that identity.
 
 import { spawn } from 'node:child_process';
-import { access, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants } from 'node:fs';
+import { access, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { delimiter, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { wrapArgv } from './cgroup-entry.js';
 import type { RunAs } from './cgroup-entry.js';
@@ -35,6 +36,16 @@ const DESCRIPTION: TypeDescription = {
     param('probeTimeout', 'duration', 'time one probe attempt may take', { default: '5s' }),
   ],
 };
+
+/** Where exec would find `command` (a path, or a name looked up in PATH), or null when nothing executable is there. */
+async function findExecutable(command: string, path: string, cwd: string): Promise<string | null> {
+  const candidates = command.includes('/') ? [resolve(cwd, command)] : path.split(delimiter).filter((dir) => dir !== '').map((dir) => resolve(cwd, dir, command));
+  for (const candidate of candidates) {
+    const usable = await access(candidate, constants.X_OK).then(() => stat(candidate)).then((s) => s.isFile(), () => false);
+    if (usable) return candidate;
+  }
+  return null;
+}
 
 /** Pause between probe attempts while going online, in ms. */
 const PROBE_RETRY_MS = 200;
@@ -91,7 +102,12 @@ export class ProcessResourceType implements ResourceType {
       runAs = { name: ctx.params.user, group: account.gid };
       Object.assign(baseEnv, { HOME: account.home, USER: ctx.params.user, LOGNAME: ctx.params.user });
     }
-    const started = await this.start(ctx, wrapArgv(argv, ctx.containment, runAs), { ...baseEnv, ...env });
+    const commandEnv = { ...baseEnv, ...env };
+    // Once wrapped, a missing command would only show as the wrapper's exit after a moment of
+    // looking Online; a command this node cannot run is a hard failure, so another node may try.
+    const executable = await findExecutable(argv[0] as string, commandEnv.PATH ?? '', settings(ctx).cwd ?? '/');
+    if (executable === null) return failure('E_NOT_INSTALLED', `${argv[0] ?? ''} is not an executable file on this node (PATH ${commandEnv.PATH ?? ''})`, 'hard');
+    const started = await this.start(ctx, wrapArgv(argv, ctx.containment, runAs), commandEnv);
     if (!started.ok) return started;
     const probe = probeOf(ctx);
     if (probe === null) return OK;
