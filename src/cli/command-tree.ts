@@ -325,7 +325,7 @@ const LAB: CommandSpec = {
       name: 'up', summary: 'start a lab cluster on loopback',
       options: [
         { flags: '--nodes <count>', description: 'number of nodes', kind: 'count', defaultValue: 3 },
-        { flags: '--dir <dir>', description: 'directory for the lab\'s state (default: ~/.local/state/fcm/lab)' },
+        { flags: '--dir <dir>', description: 'directory for the lab\'s state (default: --lab or $FCM_LAB if given, else ~/.local/state/fcm/lab)' },
         { flags: '--fencing <fencing>', description: 'none, or watchdog: every node\'s guard feeds an emulated watchdog that resets the node', choices: ['none', 'watchdog'] },
         { flags: '--watchdog-timeout-ms <ms>', description: 'the emulated watchdogs\' timeout T_wd in ms (default 500)', kind: 'count' },
       ],

@@ -8,12 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fcm, fcmJson, labTestEnv, processesMentioning } from './helpers.js';
 
-test('lab down after lab kill stops the killed node\'s guard too', async () => {
+test('lab up goes where $FCM_LAB says; lab down after lab kill stops the killed node\'s guard too', async () => {
   const tmp = await mkdtemp(join(tmpdir(), 'fcm-e2e-labdown-'));
   const dir = join(tmp, 'lab');
   const env = labTestEnv(tmp, dir);
   try {
-    fcmJson(env, ['lab', 'up', '--nodes', '3', '--dir', dir], 90_000);
+    // No --dir: $FCM_LAB names the lab the other commands use, so lab up puts it there.
+    const up = fcmJson<{ dir: string }>(env, ['lab', 'up', '--nodes', '3'], 90_000);
+    assert.equal(up.dir, dir);
     assert.equal(fcm(env, ['lab', 'kill', 'node2']).status, 0);
     const guardDir = join(dir, 'node2', 'guard');
     assert.ok(processesMentioning(guardDir).length > 0, 'the killed agent\'s guard outlives it');

@@ -95,7 +95,8 @@ function renderLabNodes(nodes: readonly LabNodeView[]): string {
 
 export async function labUpCommand(invocation: Invocation, context: CommandContext): Promise<CommandResult> {
   const count = invocation.options.nodes as number;
-  const dir = (invocation.options.dir as string | undefined) ?? defaultLabDir();
+  // --lab / $FCM_LAB name the lab every other command talks to: with no --dir, that is where it goes.
+  const dir = (invocation.options.dir as string | undefined) ?? context.globals.lab ?? defaultLabDir();
   const timeoutMs = context.globals.timeoutMs ?? LAB_UP_BASE_MS + LAB_UP_PER_NODE_MS * count;
   const fencing = invocation.options.fencing === 'watchdog' ? 'watchdog' : 'none';
   const watchdogTimeoutMs = invocation.options.watchdogTimeoutMs as number | undefined;

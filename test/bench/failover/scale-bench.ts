@@ -12,7 +12,7 @@
 //      (leadership handed over, leases lost, groups killed by the guard);
 //   4. after `fcm lab down`: λ and K on this machine (guard/measure.ts).
 // The lab is taken down in `finally` (by PID if the CLI cannot).
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -34,6 +34,8 @@ export interface ScaleBenchOptions {
   /** Samples of λ (default 300) and of K (default 30). */
   lambdaSamples?: number;
   killSamples?: number;
+  /** Copy each node's agent log here (as NODE.log) before the lab goes down. */
+  logDir?: string;
 }
 
 /** Seconds the Pacemaker comparison took to start 1,000 resources. */
@@ -69,6 +71,12 @@ async function troubleLogged(lab: BenchLab): Promise<Record<string, Record<strin
     const text = await readFile(n.logFile, 'utf8').catch(() => '');
     return [n.name, Object.fromEntries(TROUBLE.map((msg) => [msg, text.split(`"msg":"${msg}"`).length - 1]))] as const;
   })));
+}
+
+async function copyLogs(lab: BenchLab, dir: string): Promise<void> {
+  const state = await loadLabState(lab.dir);
+  await mkdir(dir, { recursive: true });
+  await Promise.all(state.nodes.map((n) => copyFile(n.logFile, join(dir, `${n.name}.log`))));
 }
 
 /** The highest term any node reports: each election or leadership transfer adds one. */
@@ -142,6 +150,7 @@ export async function runScaleBench(options: ScaleBenchOptions): Promise<object>
     const afterOffline = await fcmRss(procs);
     // Since the lab came up: the restart trials add one 'resource failed' per kill.
     const logged = await troubleLogged(live);
+    if (options.logDir !== undefined) await copyLogs(live, options.logDir);
 
     await Promise.all(clients.splice(0).map((c) => c.close()));
     await live.down();

@@ -1,10 +1,11 @@
 // node dist-*/test/bench/failover/scale-main.js [--nodes 3[,5]] [--trials 30]
-//   [--cpu-prof DIR]
+//   [--cpu-prof DIR] [--logs DIR]
 // Runs the scale benchmark once per lab size and prints one JSON object per
 // run on stdout; progress on stderr. --cpu-prof: every Node process of the
 // lab (agents, monitors, guards, the CLI) writes a V8 CPU profile into DIR
 // when it exits normally (scale-profile.ts, preloaded through NODE_OPTIONS,
-// which the lab passes on to its agents).
+// which the lab passes on to its agents). --logs: each node's agent log is
+// copied into DIR (NODE.log) before the lab goes down.
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -15,6 +16,7 @@ const { values } = parseArgs({
     nodes: { type: 'string', default: '3' },
     trials: { type: 'string', default: '30' },
     'cpu-prof': { type: 'string' },
+    logs: { type: 'string' },
   },
 });
 
@@ -34,6 +36,6 @@ if (profileDir !== undefined) {
 }
 
 for (const nodes of sizes) {
-  const result = await runScaleBench({ nodes, restartTrials: trials });
+  const result = await runScaleBench({ nodes, restartTrials: trials, ...(values.logs === undefined ? {} : { logDir: resolve(values.logs, `${nodes}-nodes`) }) });
   process.stdout.write(`${JSON.stringify({ benchmark: 'failover-scale', ...result }, null, 2)}\n`);
 }
