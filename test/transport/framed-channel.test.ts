@@ -66,6 +66,23 @@ test('when writes stall, frames queue up to the bound, the rest are dropped and 
   assert.equal(channel.counters.sent, accepted.length);
 });
 
+test('frames sent in one turn go out as one write at its end, in order; a later turn writes again', async () => {
+  const pipe = new HeldPipe();
+  const channel = new FramedChannel(pipe, { maxFrameBytes: 4096, maxQueuedBytes: 1 << 20 }, { onMessage: () => {}, onClose: () => {} });
+  for (let seq = 0; seq < 50; seq++) assert.equal(channel.send({ seq }), true);
+  assert.equal(pipe.written.length, 0, 'nothing is written during the turn');
+  await Promise.resolve();
+  assert.equal(pipe.written.length, 1);
+  assert.deepEqual(seqs(decodeAll(pipe.written)), [...Array(50).keys()]);
+  pipe.releaseAll();
+  await nextTurn();
+  channel.send({ seq: 50 });
+  await nextTurn();
+  assert.equal(pipe.written.length, 2);
+  assert.deepEqual(seqs(decodeAll(pipe.written)), [...Array(51).keys()]);
+  assert.equal(channel.counters.sent, 51);
+});
+
 test('received bytes become messages; a broken frame closes the channel with its code', () => {
   const pipe = new HeldPipe();
   const messages: object[] = [];
@@ -100,7 +117,7 @@ test('with a codec, large frames go through the worker and keep their place amon
     }, codec);
 
     const large = (seq: number, chars: number, char = 'é') => ({ seq, data: char.repeat(chars) });
-    assert.equal(channel.send({ seq: 0 }), true); // written at once
+    assert.equal(channel.send({ seq: 0 }), true); // written at the end of this turn
     assert.equal(channel.send(large(1, 300)), true); // to the worker
     assert.equal(channel.send({ seq: 2 }), true); // waits behind 1
     assert.equal(channel.send(large(3, 1500, '€')), true); // ~1500 bytes by its characters, 4500 in UTF-8: the worker refuses it

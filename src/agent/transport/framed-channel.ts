@@ -1,9 +1,13 @@
 // Framed messages over one SSH channel, either end. Reads go through the
 // frame decoder; a refused frame closes the channel (the owner closes the
-// connection). Writes respect the channel's back-pressure: once write()
-// returns false, frames wait in a bounded queue until 'drain'; beyond the
-// bound they are dropped and counted. Dropping is safe for Raft traffic,
-// which is retransmitted; it keeps a slow peer from growing our memory.
+// connection). Frames sent in one turn of the event loop go out together,
+// as one channel write at the end of the turn: a burst of small messages
+// (a node's resource reports, a leader's appends to every peer) costs one
+// SSH packet's encryption and one socket write instead of one per message.
+// Writes respect the channel's back-pressure: once write() returns false,
+// frames wait in a bounded queue until 'drain'; beyond the bound they are
+// dropped and counted. Dropping is safe for Raft traffic, which is
+// retransmitted; it keeps a slow peer from growing our memory.
 //
 // With a codec and a lane limit `offloadAboveBytes`, messages at least that
 // large are encoded and decoded by the codec's worker thread instead of on
@@ -40,6 +44,9 @@ export const CONTROL_LIMITS: FramedChannelLimits = {
  */
 export const DEFAULT_OFFLOAD_ABOVE_BYTES = 256 * 1024;
 
+/** Most bytes of frames joined into one channel write. */
+const MAX_WRITE_BYTES = 256 * 1024;
+
 export const BULK_LIMITS: FramedChannelLimits = {
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   maxQueuedBytes: 2 * DEFAULT_MAX_FRAME_BYTES,
@@ -70,10 +77,12 @@ interface Outgoing {
 export class FramedChannel {
   readonly counters: ChannelCounters = { sent: 0, received: 0, dropped: 0 };
   private readonly decoder: FrameDecoder;
-  /** Frames in send order, waiting for 'drain' or for the worker. */
+  /** Frames in send order, waiting for the end of the turn, for 'drain' or for the worker. */
   private readonly outbox: Outgoing[] = [];
   private queuedBytes = 0;
   private waitingForDrain = false;
+  /** A pump is due at the end of this turn. */
+  private pumpQueued = false;
   /** Messages in arrival order, while one ahead of them is still being decoded by the worker. */
   private readonly inbox: { message: object | null }[] = [];
   private closed = false;
@@ -146,15 +155,18 @@ export class FramedChannel {
     return this.codec ? (this.limits.offloadAboveBytes ?? Infinity) : Infinity;
   }
 
-  /** Writes an encoded frame now if nothing is ahead of it, else queues it; false (dropped) when the queue is full. */
+  /** Queues an encoded frame for the write at the end of this turn; false (dropped) when the queue is full. */
   private enqueue(frame: Buffer): boolean {
     if (!this.hasRoom(frame.length)) return false;
-    if (this.outbox.length === 0 && !this.waitingForDrain) {
-      this.write(frame);
-      return true;
-    }
     this.outbox.push({ frame, bytes: frame.length });
     this.queuedBytes += frame.length;
+    if (!this.pumpQueued) {
+      this.pumpQueued = true;
+      queueMicrotask(() => {
+        this.pumpQueued = false;
+        this.pump();
+      });
+    }
     return true;
   }
 
@@ -166,24 +178,29 @@ export class FramedChannel {
     return false;
   }
 
-  private write(frame: Buffer): void {
-    this.counters.sent++;
-    if (!this.stream.write(frame)) this.waitingForDrain = true;
-  }
 
   private flush(): void {
     this.waitingForDrain = false;
     this.pump();
   }
 
-  /** Writes frames from the head of the outbox until one is still with the worker or the stream pushes back. */
+  /**
+   * Writes the frames at the head of the outbox, joined into writes of up to
+   * MAX_WRITE_BYTES, until one is still with the worker or the stream pushes back.
+   */
   private pump(): void {
     while (!this.waitingForDrain && !this.closed) {
-      const head = this.outbox[0];
-      if (!head?.frame) break;
-      this.outbox.shift();
-      this.queuedBytes -= head.bytes;
-      this.write(head.frame);
+      const batch: Buffer[] = [];
+      let bytes = 0;
+      for (let head = this.outbox[0]; head?.frame && (batch.length === 0 || bytes + head.bytes <= MAX_WRITE_BYTES); head = this.outbox[0]) {
+        this.outbox.shift();
+        this.queuedBytes -= head.bytes;
+        batch.push(head.frame);
+        bytes += head.bytes;
+      }
+      if (batch.length === 0) break;
+      this.counters.sent += batch.length;
+      if (!this.stream.write(batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch, bytes))) this.waitingForDrain = true;
     }
   }
 
