@@ -36,8 +36,8 @@ export class GroupLeader {
   /** group → what its intent was last derived from: intents go to the planner only when that changes. */
   private readonly seen = new Map<string, string>();
   private readonly cleanupSeen = new Map<string, number>();
-  /** resource → its last report's proposal: the next one waits for it. */
-  private readonly reportChains = new Map<string, Promise<void>>();
+  /** resource → its last report (state, node, epoch) and that report's proposal: the next one waits for it. */
+  private readonly reportChains = new Map<string, { report: string; done: Promise<void> }>();
   /** Groups with a placement proposal in flight. */
   private readonly inFlight = new Set<string>();
   /** Refusals already logged, by text. */
@@ -118,18 +118,24 @@ export class GroupLeader {
    * A resource's reports are proposed one after another: each is checked
    * against the applied state, so an Online sent right behind its
    * OnlinePending would be refused (and resent by the node only a retry
-   * period later) if proposed before that one applied.
+   * period later) if proposed before that one applied. A report that
+   * repeats the one queued last for its resource (a node resends what the
+   * database does not show yet, and under load that is most of them) adds
+   * nothing and is dropped instead of becoming another log entry.
    */
   onReport(cmd: ResourceReport, from: NodeId): void {
     if (cmd.node !== from || this.controller === null) return;
-    const before = this.reportChains.get(cmd.resource) ?? Promise.resolve();
-    const next = before.then(() => this.options.propose(cmd, from)).then(
+    const report = `${cmd.state}@${cmd.node}#${cmd.epoch}`;
+    const last = this.reportChains.get(cmd.resource);
+    if (last?.report === report) return;
+    const done = (last?.done ?? Promise.resolve()).then(() => this.options.propose(cmd, from)).then(
       () => undefined,
       (err: unknown) => this.options.log.debug('resource state report not applied', { err, resource: cmd.resource, state: cmd.state }),
     );
-    this.reportChains.set(cmd.resource, next);
-    void next.then(() => {
-      if (this.reportChains.get(cmd.resource) === next) this.reportChains.delete(cmd.resource);
+    const entry = { report, done };
+    this.reportChains.set(cmd.resource, entry);
+    void done.then(() => {
+      if (this.reportChains.get(cmd.resource) === entry) this.reportChains.delete(cmd.resource);
     });
   }
 
