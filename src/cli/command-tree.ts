@@ -306,8 +306,9 @@ const AGENT: CommandSpec = {
         { flags: '--log-format <format>', description: 'log lines on stderr as text or JSON', choices: ['text', 'json'], defaultValue: 'text' },
         { flags: '--watchdog <path>', description: 'fencing by watchdog: the lease guard feeds this device (/dev/watchdog)' },
         { flags: '--watchdog-timeout-ms <ms>', description: 'the watchdog\'s timeout T_wd in ms (default: the device\'s own, from sysfs)' },
+        { flags: '--nice <n>', description: 'CPU priority of the agent and its lease guard, -20 to 19 (default -10; resources run at 0)' },
       ],
-      examples: ['fcm agent run --state-dir /var/lib/fcm', 'fcm agent run --state-dir /tmp/n1 --listen 127.0.0.1:0 --name n1', 'fcm agent run --watchdog /dev/watchdog'],
+      examples: ['fcm agent run --state-dir /var/lib/fcm', 'fcm agent run --state-dir /tmp/n1 --listen 127.0.0.1:0 --name n1', 'fcm agent run --watchdog /dev/watchdog', 'fcm agent run --nice 0'],
       run: async (invocation) => (await import('./commands/agent-run.js')).agentRun(invocation),
     },
     {

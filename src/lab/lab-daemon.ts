@@ -9,6 +9,7 @@ import { writeFileAtomic } from './atomic-file.js';
 import { LabError, errnoCode } from './lab-error.js';
 import { logTail } from './lab-agent.js';
 import { isSameProcess, processIdentity } from '../os/process-identity.js';
+import { DEFAULT_AGENT_NICE, setProcessNice } from '../os/scheduling.js';
 import { processRecordProblems, startDetached, stopProcess } from './processes.js';
 import type { ProcessRecord } from './processes.js';
 
@@ -53,6 +54,16 @@ export async function startDaemon(what: string, main: string, config: { pidFile:
   }
   await stopProcess(record, { graceMs: 1000 });
   throw new LabError('E_TIMEOUT', `${what} was not ready within ${timeoutMs} ms; see ${files.logFile}`);
+}
+
+/**
+ * The daemon's side, first thing: it runs at the agents' CPU priority
+ * (src/os/scheduling.ts). The relay stands for the network and the
+ * watchdog emulator for hardware; neither waits behind the resources.
+ */
+export function runAtAgentPriority(log: (line: string) => void): void {
+  const problems = setProcessNice(DEFAULT_AGENT_NICE, { autogroup: true });
+  if (problems.length > 0) log(`cannot raise the CPU priority to nice ${DEFAULT_AGENT_NICE}: ${problems.join('; ')}`);
 }
 
 /** The daemon's side: it is ready; its {pid, startTime} goes to the pid file, atomically. */

@@ -5,7 +5,7 @@
 // SIGTERM or SIGINT resets every connection, removes its socket and pid file
 // and exits 0.
 import { readFile } from 'node:fs/promises';
-import { announceReady, stopOnSignals } from './lab-daemon.js';
+import { announceReady, runAtAgentPriority, stopOnSignals } from './lab-daemon.js';
 import { LabError } from './lab-error.js';
 import { parseRelayConfig } from './relay-config.js';
 import { startRelay } from './relay.js';
@@ -18,6 +18,7 @@ async function main(argv: string[]): Promise<void> {
   if (argv.length !== 2 || argv[0] !== '--config' || argv[1] === undefined) {
     throw new LabError('E_INVALID', 'usage: relay-main --config FILE');
   }
+  runAtAgentPriority(log);
   let value: unknown;
   try {
     value = JSON.parse(await readFile(argv[1], 'utf8'));

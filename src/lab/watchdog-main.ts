@@ -10,7 +10,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { writeFileAtomic } from './atomic-file.js';
 import { LabError, errnoCode } from './lab-error.js';
-import { announceReady, stopOnSignals } from './lab-daemon.js';
+import { announceReady, runAtAgentPriority, stopOnSignals } from './lab-daemon.js';
 import { WatchdogEmulator } from './watchdog.js';
 import { parseWatchdogConfig, parseWatchdogStatus } from './watchdog-config.js';
 import type { WatchdogConfig, WatchdogStatusFile } from './watchdog-config.js';
@@ -60,6 +60,7 @@ function statusWriter(config: WatchdogConfig, emulator: () => WatchdogEmulator):
 
 async function main(argv: string[]): Promise<void> {
   if (argv.length !== 2 || argv[0] !== '--config' || argv[1] === undefined) throw new LabError('E_INVALID', 'usage: watchdog-main --config FILE');
+  runAtAgentPriority(log);
   let value: unknown;
   try {
     value = JSON.parse(await readFile(argv[1], 'utf8'));

@@ -11,6 +11,7 @@
 // leave no process (agents, guards, monitors, resources) and no cgroup.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -270,4 +271,43 @@ test('failoverRetry: a group held Failed past its threshold comes back Online by
   const held = (retry?.at ?? 0) - (history[lastFailed]?.at ?? 0);
   assert.ok(held >= RETRY_MS - 100, `held ${held} ms before the retry`);
   ok('group', 'offline', 'rty');
+});
+
+/** A process's nice value and its parent, from /proc/PID/stat. */
+function schedOf(pid: number): { nice: number; ppid: number; autogroup: string } {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  let autogroup = '';
+  try {
+    autogroup = readFileSync(`/proc/${pid}/autogroup`, 'utf8').trim();
+  } catch {
+    // No autogroups in this kernel.
+  }
+  return { nice: Number(fields[16]), ppid: Number(fields[1]), autogroup };
+}
+
+test('CPU priority: agents and their guards at nice -10, the monitor and the resource\'s process at 0, the resource in an autogroup of its own', { skip: process.getuid?.() !== 0 ? 'raising priority needs root' : false }, async () => {
+  ok('group', 'create', 'prio');
+  ok('resource', 'create', 'prio-app', '--group', 'prio', '--type', 'process', `command=sleep 1000.${TOKEN}0001`);
+  ok('group', 'online', 'prio');
+  const [resource] = processesMentioning(`1000.${TOKEN}0001`);
+  assert.ok(resource !== undefined, 'the resource runs');
+  const agents = processesMentioning('\0agent\0run\0').filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(testLab.dir));
+  assert.equal(agents.length, 3);
+  for (const agent of agents) assert.equal(schedOf(agent).nice, -10, `agent ${agent}`);
+  const guards = processesMentioning('guard-main').filter((pid) => agents.includes(schedOf(pid).ppid));
+  assert.equal(guards.length, 3);
+  for (const guard of guards) assert.equal(schedOf(guard).nice, -10, `guard ${guard}`);
+  const monitors = processesMentioning('monitor-main').filter((pid) => agents.includes(schedOf(pid).ppid));
+  assert.ok(monitors.length >= 1);
+  for (const monitor of monitors) assert.equal(schedOf(monitor).nice, 0, `monitor ${monitor}`);
+  const run = schedOf(resource);
+  assert.equal(run.nice, 0);
+  if (run.autogroup !== '') {
+    assert.match(run.autogroup, / nice 0$/);
+    for (const agent of agents) {
+      assert.match(schedOf(agent).autogroup, / nice -10$/);
+      assert.notEqual(schedOf(agent).autogroup, run.autogroup);
+    }
+  }
+  ok('group', 'delete', 'prio', '--force', '--yes');
 });

@@ -6,8 +6,14 @@
 // the agent (and, should this process be killed, with the lease guard).
 
 import { parseArgs } from 'node:util';
+import { setProcessNice } from '../../os/scheduling.js';
 import type { MonitorMessage, MonitorRequest } from './protocol.js';
 import { ResourceMonitor } from './resource-monitor.js';
+
+// The agent's raised CPU priority is not for resources: they, and the work
+// of starting them, run at the default (src/os/scheduling.ts). Lowering
+// one's own priority always works; the autogroup stays the agent's.
+setProcessNice(0, { autogroup: false });
 
 const { values } = parseArgs({ options: { 'heartbeat-ms': { type: 'string', default: '1000' } } });
 const heartbeatMs = Number(values['heartbeat-ms']);

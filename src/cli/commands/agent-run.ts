@@ -2,11 +2,13 @@
 // when it hands leadership over (bounded), stops and exits 0. SIGHUP
 // re-reads the state directory's authorized_keys. Logs go to stderr.
 // --watchdog PATH [--watchdog-timeout-ms N]: fencing = watchdog, the lease
-// guard feeds PATH (rule 6).
+// guard feeds PATH (rule 6). --nice N: the agent's CPU priority, set before
+// it starts any thread or child (src/os/scheduling.ts says why).
 import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { DEFAULT_AGENT_NICE, MAX_NICE, MIN_NICE, setProcessNice } from '../../os/scheduling.js';
 import type { CommandResult, Invocation } from '../command-spec.js';
 import { FcmError, UsageError } from '../errors.js';
 
@@ -35,6 +37,13 @@ export async function agentRun(invocation: Invocation): Promise<CommandResult> {
   const socketPath = text('socket');
   const name = text('name');
   const watchdog = await watchdogOption(text('watchdog'), text('watchdogTimeoutMs'));
+  const nice = niceOption(text('nice'));
+  const niceProblems = setProcessNice(nice, { autogroup: true });
+  if (niceProblems.length > 0) {
+    log.warn('cannot set the agent\'s CPU priority: heartbeats and lease renewals compete with the resources for CPU', { nice, problems: niceProblems, hint: 'run the agent as root (CAP_SYS_NICE), or pass --nice 0 to keep the default priority' });
+  } else {
+    log.info('CPU priority set', { nice });
+  }
 
   let fatal: Error | null = null;
   let wake: () => void = () => {};
@@ -111,6 +120,16 @@ async function watchdogOption(path: string | undefined, timeoutText: string | un
   if (problems.length > 0) throw new FcmError('E_INVALID', problems.join('; '), 'e.g. --watchdog /dev/watchdog, or --watchdog /dev/watchdog --watchdog-timeout-ms 500 when the device\'s own timeout is not wanted');
   if (path === undefined) return undefined;
   return { path: resolve(path), ...(timeoutMs === undefined ? {} : { timeoutMs }) };
+}
+
+/** --nice: a whole number from -20 to 19. */
+function niceOption(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_AGENT_NICE;
+  const nice = /^-?\d+$/.test(value) ? Number(value) : NaN;
+  if (!(Number.isSafeInteger(nice) && nice >= MIN_NICE && nice <= MAX_NICE)) {
+    throw new UsageError(`--nice '${value}' is not a whole number from ${MIN_NICE} to ${MAX_NICE}`, `e.g. --nice ${DEFAULT_AGENT_NICE} (the default) or --nice 0 (the resources' priority)`);
+  }
+  return nice;
 }
 
 /** HOST:PORT, [IPv6]:PORT; `minPort` 0 allows "pick a free port". */
