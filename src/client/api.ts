@@ -97,6 +97,10 @@ export interface AgentStatus {
   heartbeatGapMaxMs: number | null;
   /** The heartbeat interval h the gaps compare with, ms; null outside a cluster. */
   heartbeatIntervalMs: number | null;
+  /** The agent's CPU priority: the nice value of its main thread (fcm agent run --nice; resources run at 0). */
+  nice: number;
+  /** How the node is fenced: by the watchdog its lease guard feeds (T_wd in ms, null until known), or not at all. */
+  fencing: { kind: 'none' } | { kind: 'watchdog'; device: string; timeoutMs: number | null };
   peers: { id: string; control: boolean; bulk: boolean }[];
 }
 

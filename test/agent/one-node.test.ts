@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
+import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import type { AgentIdentity, AgentStatus, ClusterStatus } from '../../src/client/api.js';
 import { CLI_MAIN, call, logLines, restartAgent, startAgent, stopAgent, tempDir, waitUntil } from './helpers.js';
@@ -47,6 +48,9 @@ test('a fresh agent makes its identity, creates a cluster, leads it, holds a lea
     assert.ok(status.rssBytes > 0);
     assert.ok(status.eventLoopDelayP99Ms >= 0);
     assert.ok(status.eventLoopDelayMaxMs >= status.eventLoopDelayP99Ms);
+    // fcm agent run raises its priority (nice -10) where it may (root); elsewhere it keeps ours.
+    assert.equal(status.nice, process.getuid?.() === 0 ? -10 : getPriority(process.pid));
+    assert.deepEqual(status.fencing, { kind: 'none' });
 
     const set = await call<{ index: number; properties: Record<string, unknown> }>(agent.socket, 'config.set', { values: { historyLimit: '500' } });
     assert.equal(set.properties.historyLimit, 500);

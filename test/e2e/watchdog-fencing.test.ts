@@ -16,7 +16,7 @@ import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { GroupView } from '../../src/client/api.js';
+import type { AgentStatus, GroupView } from '../../src/client/api.js';
 import { findCgroup2Mount } from '../../src/agent/guard/mountinfo.js';
 import { isSameProcess, processIdentity } from '../../src/os/process-identity.js';
 import type { ProcessIdentity } from '../../src/os/process-identity.js';
@@ -118,6 +118,8 @@ async function failOver(env: NodeJS.ProcessEnv, dir: string, mount: string, stop
   const lab = fcmJson<LabStatus>(env, ['lab', 'status']);
   const node = lab.nodes.find((n) => n.name === owner);
   assert.ok(node?.pid != null && node.watchdog?.state === 'armed', `${owner}'s agent runs and its watchdog is armed`);
+  const fencing = fcmJson<AgentStatus>(env, ['agent', 'status', '--via', owner]).fencing;
+  assert.deepEqual(fencing, { kind: 'watchdog', device: join(dir, 'watchdog', `${owner}.fifo`), timeoutMs: lab.watchdog?.timeoutMs ?? -1 });
   const agent = processIdentity(node.pid);
   assert.ok(agent !== undefined);
   // The guard serves its agent only (one connection), so it is found as the agent's child.

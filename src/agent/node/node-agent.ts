@@ -381,6 +381,13 @@ export class NodeAgent {
     await closeSession(session);
   }
 
+  /** The watchdog this node's guard feeds, with T_wd (the guard's reading, else the one asked for; null until known); null: no watchdog fencing. */
+  watchdogFencing(): { device: string; timeoutMs: number | null } | null {
+    const watchdog = this.options.watchdog;
+    if (watchdog === undefined) return null;
+    return { device: watchdog.path, timeoutMs: this.groups.guard.watchdogTimeoutMs ?? watchdog.timeoutMs ?? null };
+  }
+
   /**
    * Fencing = watchdog: T_wd (the guard's, else the one asked for) must
    * leave the lease room (guard/watchdog.ts, maxWatchdogTimeoutMs). At start

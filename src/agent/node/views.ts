@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { AgentIdentity, AgentStatus, ClusterStatus, NodeView } from '../../client/api.js';
 import type { NodeRecord } from '../db/schema.js';
 import type { NodeAgent } from './node-agent.js';
+import { processNice } from '../../os/scheduling.js';
 
 const round = (ms: number | null): number | null => (ms === null ? null : Math.max(0, Math.round(ms)));
 
@@ -68,6 +69,7 @@ export function agentStatus(agent: NodeAgent): AgentStatus {
   const leaderId = status?.leader ?? null;
   const leaderLease = status && status.role === 'leader' && status.leaderLeaseUntil > now ? status.leaderLeaseUntil - now : null;
   const gaps = agent.heartbeatGaps.figures(now);
+  const watchdog = agent.watchdogFencing();
   return {
     identity: agentIdentity(agent),
     cluster: session ? { id: session.record.clusterId, name: session.record.clusterName } : null,
@@ -86,6 +88,8 @@ export function agentStatus(agent: NodeAgent): AgentStatus {
     heartbeatGapP99Ms: gaps.p99Ms,
     heartbeatGapMaxMs: gaps.maxMs,
     heartbeatIntervalMs: session?.timing.raft.heartbeatIntervalMs ?? null,
+    nice: processNice(),
+    fencing: watchdog === null ? { kind: 'none' } : { kind: 'watchdog', ...watchdog },
     peers: Object.entries(agent.linkStats()).map(([id, links]) => ({ id, control: links.control.up, bulk: links.bulk.up })),
   };
 }

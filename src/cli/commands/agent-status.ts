@@ -1,4 +1,5 @@
-// fcm agent status: one agent's own view: its role, its lease, its peers.
+// fcm agent status: one agent's own view: its role, its lease, its CPU
+// priority, its fencing, its peers.
 //   --json: AgentStatus.
 import type { AgentStatus } from '../../client/api.js';
 import type { CommandContext, CommandResult } from '../command-spec.js';
@@ -14,6 +15,11 @@ export async function agentStatus(context: CommandContext): Promise<CommandResul
 function leaseWords(status: AgentStatus): string {
   if (status.leaseRemainingMs === null) return status.cluster === null ? '-' : 'none (may not run groups)';
   return `${formatMs(status.leaseRemainingMs)} left`;
+}
+
+function fencingWords(fencing: AgentStatus['fencing']): string {
+  if (fencing.kind === 'none') return 'none';
+  return `watchdog ${fencing.device} (T_wd ${fencing.timeoutMs === null ? 'not read yet' : formatMs(fencing.timeoutMs)})`;
 }
 
 export function renderAgentStatus(status: AgentStatus): string {
@@ -35,6 +41,8 @@ export function renderAgentStatus(status: AgentStatus): string {
     ['uptime', formatMs(status.uptimeMs)],
     ['memory (RSS)', formatBytes(status.rssBytes)],
     ['event loop p99', `${status.eventLoopDelayP99Ms.toFixed(1)}ms`],
+    ['CPU priority', `nice ${status.nice}`],
+    ['fencing', fencingWords(status.fencing)],
     ['peers', peers.length === 0 ? 'none' : peers.join(', ')],
   ]);
 }
