@@ -75,7 +75,7 @@ export async function labUp(options: LabUpOptions): Promise<LabUpResult> {
       }
     }
     const state = run.state as LabState;
-    const cluster = await formCluster(state, identities, remaining, progress);
+    const cluster = await formCluster(state, identities, watchdogTimeoutMs !== null, remaining, progress);
     await setCurrentLab(dir, options.env ?? process.env, options.home ?? homedir());
     return { state, cluster };
   } catch (err) {
@@ -159,7 +159,12 @@ async function startProcesses(
   return Promise.all(state.nodes.map((node) => waitForAgent(node, node.process as NonNullable<typeof node.process>, remaining())));
 }
 
-async function formCluster(state: LabState, identities: AgentIdentity[], remaining: () => number, progress: (step: string) => void): Promise<ClusterStatus> {
+/**
+ * Creates the cluster on the first node and adds the others one by one; on
+ * a lab whose guards feed watchdogs, the cluster's `fencing` property says
+ * so (it is what lets disk resources mount filesystems without --force).
+ */
+async function formCluster(state: LabState, identities: AgentIdentity[], watchdogs: boolean, remaining: () => number, progress: (step: string) => void): Promise<ClusterStatus> {
   const clients = await Promise.all(state.nodes.map((n) => UnixSocketClient.connect(n.socketPath, { callTimeoutMs: remaining() })));
   try {
     const [first, ...others] = clients;
@@ -167,6 +172,10 @@ async function formCluster(state: LabState, identities: AgentIdentity[], remaini
     if (first === undefined || firstIdentity === undefined) throw new LabError('E_INVALID', 'a lab needs at least one node');
     progress(`creating cluster ${LAB_CLUSTER_NAME} on ${firstIdentity.name}`);
     let status = await first.call('cluster.create', { name: LAB_CLUSTER_NAME });
+    if (watchdogs) {
+      progress('setting fencing = watchdog');
+      await first.call('config.set', { values: { fencing: 'watchdog' } });
+    }
     const members: Member[] = [memberOf(firstIdentity)];
     for (const [i, newcomer] of others.entries()) {
       const name = state.nodes[i + 1]?.name ?? '';

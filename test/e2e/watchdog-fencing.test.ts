@@ -118,6 +118,7 @@ async function failOver(env: NodeJS.ProcessEnv, dir: string, mount: string, stop
   const lab = fcmJson<LabStatus>(env, ['lab', 'status']);
   const node = lab.nodes.find((n) => n.name === owner);
   assert.ok(node?.pid != null && node.watchdog?.state === 'armed', `${owner}'s agent runs and its watchdog is armed`);
+  assert.equal(fcmJson<{ properties: Record<string, string> }>(env, ['config', 'get', 'fencing']).properties.fencing, 'watchdog', 'the cluster knows it is fenced');
   const fencing = fcmJson<AgentStatus>(env, ['agent', 'status', '--via', owner]).fencing;
   assert.deepEqual(fencing, { kind: 'watchdog', device: join(dir, 'watchdog', `${owner}.fifo`), timeoutMs: lab.watchdog?.timeoutMs ?? -1 });
   const agent = processIdentity(node.pid);
