@@ -6,6 +6,7 @@ import { createServer as createHttpServer } from 'node:http';
 import type { Server as HttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server } from 'node:net';
+import { readdirSync, readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseProbe, runProbe } from '../../src/agent/types/health-probe.js';
@@ -116,6 +117,38 @@ test('a process resource with a probe is online only once the probe passes, and 
     clearTimeout(giveUp);
     killIfSame(identity);
     if (server.listening) await close(server);
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** Pids of processes whose command line contains `text` (NUL between words). */
+function processesMentioning(text: string): number[] {
+  return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(text);
+    } catch {
+      return false;
+    }
+  });
+}
+
+test('a command probe whose deadline passes while its output file is being opened is killed, not left running', async () => {
+  const dir = await tempDir();
+  const mark = `30.${process.pid}${Date.now() % 100000}`;
+  try {
+    const parsed = parseProbe(`command:sleep ${mark}`);
+    assert.notEqual(typeof parsed, 'string');
+    const controller = new AbortController();
+    const running = runProbe(parsed as Probe, { outputFile: join(dir, 'output.log'), containment: null, signal: controller.signal });
+    // runProbe checked the signal and now waits for the file: the deadline passes right then.
+    controller.abort();
+    const started = performance.now();
+    const result = await running;
+    assert.equal(result.ok, false);
+    assert.ok(performance.now() - started < 10_000, 'it ends at once, not when sleep would');
+    assert.deepEqual(processesMentioning(`sleep\0${mark}`), [], 'no probe process is left');
+  } finally {
+    for (const pid of processesMentioning(`sleep\0${mark}`)) process.kill(pid, 'SIGKILL');
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -178,7 +178,6 @@ export class FramedChannel {
     return false;
   }
 
-
   private flush(): void {
     this.waitingForDrain = false;
     this.pump();

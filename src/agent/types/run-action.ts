@@ -110,6 +110,8 @@ function spawnAndWait(run: ActionRun, stdio: Stdio, attach: ((child: ReturnType<
       }
     };
     run.signal.addEventListener('abort', kill, { once: true });
+    // Aborted while the output file was opened: no 'abort' event comes any more, so kill it now.
+    if (run.signal.aborted) kill();
     child.once('error', (err) => {
       run.signal.removeEventListener('abort', kill);
       resolve({ kind: 'not-started', message: `cannot run ${run.argv[0] ?? '?'}: ${err.message}` });
