@@ -1,8 +1,8 @@
 // The lab's own long-running processes (the relay, the watchdog emulator):
 // started detached with a config file, ready once their pid file names
 // them, stopped by SIGTERM through stopProcess(record). One protocol for
-// both sides: `startDaemon` for the lab, `announceReady` and
-// `stopOnSignals` for the daemon's main.
+// both sides: `startDaemon` for the lab; `runDaemon`, `daemonConfig`,
+// `daemonLog`, `announceReady` and `stopOnSignals` for the daemon's main.
 import { readFile, unlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFileAtomic } from './atomic-file.js';
@@ -56,14 +56,37 @@ export async function startDaemon(what: string, main: string, config: { pidFile:
   throw new LabError('E_TIMEOUT', `${what} was not ready within ${timeoutMs} ms; see ${files.logFile}`);
 }
 
+/** The daemon's side: one line per event on stdout (the lab points it at a file). */
+export function daemonLog(line: string): void {
+  process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+}
+
 /**
- * The daemon's side, first thing: it runs at the agents' CPU priority
- * (src/os/scheduling.ts). The relay stands for the network and the
- * watchdog emulator for hardware; neither waits behind the resources.
+ * The daemon's side, first thing: `argv` must be `--config FILE`; the
+ * daemon then runs at the agents' CPU priority (src/os/scheduling.ts: the
+ * relay stands for the network and the watchdog emulator for hardware,
+ * neither waits behind the resources) and gets FILE's JSON to parse.
+ * `what` names it in errors ("relay"), `program` in the usage line.
  */
-export function runAtAgentPriority(log: (line: string) => void): void {
+export async function daemonConfig(what: string, program: string, argv: string[]): Promise<unknown> {
+  const [flag, file, ...rest] = argv;
+  if (flag !== '--config' || file === undefined || rest.length > 0) throw new LabError('E_INVALID', `usage: ${program} --config FILE`);
   const problems = setProcessNice(DEFAULT_AGENT_NICE, { autogroup: true });
-  if (problems.length > 0) log(`cannot raise the CPU priority to nice ${DEFAULT_AGENT_NICE}: ${problems.join('; ')}`);
+  if (problems.length > 0) daemonLog(`cannot raise the CPU priority to nice ${DEFAULT_AGENT_NICE}: ${problems.join('; ')}`);
+  try {
+    return JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new LabError('E_INVALID', `cannot read ${what} config ${file}: ${(err as Error).message}`, [], { cause: err });
+  }
+}
+
+/** The daemon's side: runs `main`; a failure is one line on stderr (`what: CODE: message`) and exit status 1. */
+export function runDaemon(what: string, main: () => Promise<void>): void {
+  main().catch((err: unknown) => {
+    const code = err instanceof LabError ? err.code : 'E_INTERNAL';
+    process.stderr.write(`${what}: ${code}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  });
 }
 
 /** The daemon's side: it is ready; its {pid, startTime} goes to the pid file, atomically. */

@@ -4,28 +4,12 @@
 // readiness signal), logs one line per event to stdout (a file), and on
 // SIGTERM or SIGINT resets every connection, removes its socket and pid file
 // and exits 0.
-import { readFile } from 'node:fs/promises';
-import { announceReady, runAtAgentPriority, stopOnSignals } from './lab-daemon.js';
-import { LabError } from './lab-error.js';
+import { announceReady, daemonConfig, daemonLog as log, runDaemon, stopOnSignals } from './lab-daemon.js';
 import { parseRelayConfig } from './relay-config.js';
 import { startRelay } from './relay.js';
 
-function log(line: string): void {
-  process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-}
-
-async function main(argv: string[]): Promise<void> {
-  if (argv.length !== 2 || argv[0] !== '--config' || argv[1] === undefined) {
-    throw new LabError('E_INVALID', 'usage: relay-main --config FILE');
-  }
-  runAtAgentPriority(log);
-  let value: unknown;
-  try {
-    value = JSON.parse(await readFile(argv[1], 'utf8'));
-  } catch (err) {
-    throw new LabError('E_INVALID', `cannot read relay config ${argv[1]}: ${(err as Error).message}`, [], { cause: err });
-  }
-  const config = parseRelayConfig(value);
+runDaemon('relay', async () => {
+  const config = parseRelayConfig(await daemonConfig('relay', 'relay-main', process.argv.slice(2)));
   const relay = await startRelay({ routes: config.routes, controlSocket: config.controlSocket, log });
 
   stopOnSignals(config.pidFile, log, async (signal) => {
@@ -35,10 +19,4 @@ async function main(argv: string[]): Promise<void> {
   await announceReady(config.pidFile);
   for (const node of relay.status()) log(`route ${node.node}: ${node.publicAddress} -> ${node.targetAddress} (source ${node.sourceHost})`);
   log(`ready, pid ${process.pid}`);
-}
-
-main(process.argv.slice(2)).catch((err: unknown) => {
-  const code = err instanceof LabError ? err.code : 'E_INTERNAL';
-  process.stderr.write(`relay: ${code}: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
 });

@@ -10,15 +10,11 @@ import { readFile, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { writeFileAtomic } from './atomic-file.js';
 import { LabError, errnoCode } from './lab-error.js';
-import { announceReady, runAtAgentPriority, stopOnSignals } from './lab-daemon.js';
+import { announceReady, daemonConfig, daemonLog as log, runDaemon, stopOnSignals } from './lab-daemon.js';
 import { WatchdogEmulator } from './watchdog.js';
 import { parseWatchdogConfig, parseWatchdogStatus } from './watchdog-config.js';
 import type { WatchdogConfig, WatchdogStatusFile } from './watchdog-config.js';
 import { describePowerCut, powerCut } from './watchdog-reset.js';
-
-function log(line: string): void {
-  process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-}
 
 /** A missing device is made (mode 0600); an existing one must be a FIFO. */
 async function ensureFifo(path: string): Promise<void> {
@@ -58,16 +54,8 @@ function statusWriter(config: WatchdogConfig, emulator: () => WatchdogEmulator):
   };
 }
 
-async function main(argv: string[]): Promise<void> {
-  if (argv.length !== 2 || argv[0] !== '--config' || argv[1] === undefined) throw new LabError('E_INVALID', 'usage: watchdog-main --config FILE');
-  runAtAgentPriority(log);
-  let value: unknown;
-  try {
-    value = JSON.parse(await readFile(argv[1], 'utf8'));
-  } catch (err) {
-    throw new LabError('E_INVALID', `cannot read watchdog config ${argv[1]}: ${(err as Error).message}`, [], { cause: err });
-  }
-  const config = parseWatchdogConfig(value);
+runDaemon('watchdog', async () => {
+  const config = parseWatchdogConfig(await daemonConfig('watchdog', 'watchdog-main', process.argv.slice(2)));
   for (const node of config.nodes) await ensureFifo(node.device);
   const resetsBefore = await earlierResets(config.statusFile);
   let emulator: WatchdogEmulator | null = null;
@@ -91,10 +79,4 @@ async function main(argv: string[]): Promise<void> {
   await announceReady(config.pidFile);
   for (const node of config.nodes) log(`${node.name}: device ${node.device}, T_wd ${config.timeoutMs} ms, resets so far ${resetsBefore[node.id] ?? 0}`);
   log(`ready, pid ${process.pid}`);
-}
-
-main(process.argv.slice(2)).catch((err: unknown) => {
-  const code = err instanceof LabError ? err.code : 'E_INTERNAL';
-  process.stderr.write(`watchdog: ${code}: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
 });
