@@ -12,6 +12,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -273,16 +274,18 @@ test('failoverRetry: a group held Failed past its threshold comes back Online by
   ok('group', 'offline', 'rty');
 });
 
-/** A process's nice value and its parent, from /proc/PID/stat. */
+/** A process's nice value (its main thread's), its parent (from /proc/PID/stat) and its autogroup line. */
 function schedOf(pid: number): { nice: number; ppid: number; autogroup: string } {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  // Field 4 (ppid); field 2 (comm) is in parentheses and may contain ") ".
+  const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
   let autogroup = '';
   try {
     autogroup = readFileSync(`/proc/${pid}/autogroup`, 'utf8').trim();
   } catch {
     // No autogroups in this kernel.
   }
-  return { nice: Number(fields[16]), ppid: Number(fields[1]), autogroup };
+  return { nice: getPriority(pid), ppid, autogroup };
 }
 
 test('CPU priority: agents and their guards at nice -10, the monitor and the resource\'s process at 0, the resource in an autogroup of its own', { skip: process.getuid?.() !== 0 ? 'raising priority needs root' : false }, async () => {
