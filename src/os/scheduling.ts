@@ -11,10 +11,14 @@
 // /proc/sys/kernel/sched_autogroup_enabled is 1) before it weighs threads
 // by their nice values inside a group, and resources start in sessions of
 // their own; a thread's nice value alone then buys nothing against them.
-// The agent therefore sets its autogroup's nice value too. Nice values
+// The agent therefore sets its autogroup's nice value too, when it has
+// one: a process in the kernel's first session (a container's init, say)
+// is in the root group, whose /proc/PID/autogroup reads empty and refuses
+// a nice value (EINVAL); there its threads already compete one by one with
+// every autogroup, and their own nice values are what counts. Nice values
 // belong to threads: every thread that exists is set, and threads started
 // later inherit the value from the thread that starts them.
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 
 /** The nice value of fcm agents unless `fcm agent run --nice` says otherwise. */
@@ -35,12 +39,11 @@ export interface NiceOptions {
  */
 export function setProcessNice(nice: number, options: NiceOptions): string[] {
   const problems = new Set<string>();
-  if (options.autogroup) {
+  if (options.autogroup && inAutogroup()) {
     try {
       writeFileSync('/proc/self/autogroup', `${nice}\n`);
     } catch (err) {
-      // No such file: the kernel has no autogroups, and thread priorities are all there is.
-      if (errnoOf(err) !== 'ENOENT') problems.add(`autogroup: ${messageOf(err)}`);
+      problems.add(`autogroup: ${messageOf(err)}`);
     }
   }
   for (const tid of threadIds()) {
@@ -57,6 +60,15 @@ export function setProcessNice(nice: number, options: NiceOptions): string[] {
 /** The nice value of this process's main thread. */
 export function processNice(): number {
   return getPriority(process.pid);
+}
+
+/** False without autogroups in the kernel (no file) and in the root group (an empty line). */
+function inAutogroup(): boolean {
+  try {
+    return readFileSync('/proc/self/autogroup', 'utf8').trim() !== '';
+  } catch {
+    return false;
+  }
 }
 
 function threadIds(): number[] {
