@@ -1,6 +1,7 @@
 // Table-driven cases for node, quorum, disk and admin key commands.
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addNode, fingerprint, hostKey, runCases } from './fixture.js';
+import { addNode, baseline, fingerprint, hostKey, runCases } from './fixture.js';
 import { ClusterDatabase } from '../../src/agent/db/database.js';
 
 runCases('node.add', [
@@ -185,3 +186,18 @@ runCases('adminKey.add / adminKey.remove', [
   },
   { name: 'remove unknown', cmd: { type: 'adminKey.remove', name: 'nobody' }, errors: ['E_NOT_FOUND'] },
 ]);
+
+test('node.remove after the owner lists were read: the records are replaced, not changed (readers hold them frozen)', () => {
+  const h = baseline();
+  h.must(addNode(4, 'delta'));
+  h.must({ type: 'group.set', name: 'web', settings: { possibleOwners: ['gamma', 'beta'], preferredOwners: ['gamma'] } });
+  h.must({ type: 'resource.set', name: 'app', settings: { possibleOwners: ['gamma', 'alpha'] } });
+  const groupBefore = h.db.getGroup('web');
+  const resourceBefore = h.db.getResource('app');
+  assert.ok(Object.isFrozen(groupBefore) && Object.isFrozen(resourceBefore));
+  // Before the fix, apply assigned to these frozen records and threw on every node.
+  h.must({ type: 'node.remove', node: 'gamma' });
+  assert.deepEqual([h.db.getGroup('web')?.possibleOwners, h.db.getGroup('web')?.preferredOwners, h.db.getResource('app')?.possibleOwners], [['n2'], [], ['n1']]);
+  // What a reader held is what it read.
+  assert.deepEqual([groupBefore?.possibleOwners, resourceBefore?.possibleOwners], [['n3', 'n2'], ['n3', 'n1']]);
+});

@@ -93,9 +93,15 @@ export const nodeRemove: Handler = ({ state, cmd, sink, at }) => {
   if (node.voteWeight > 0) checkQuorumRisk(state.quorum.mode, voterCount(state.nodes.values()) - 1, sink, 'node');
   return (s) => {
     s.nodes.delete(node.id);
-    for (const owners of [...s.groups.values(), ...s.resources.values()]) {
-      owners.possibleOwners = owners.possibleOwners.filter((id) => id !== node.id);
-      if ('preferredOwners' in owners) owners.preferredOwners = owners.preferredOwners.filter((id) => id !== node.id);
+    // Records are replaced, never changed: readers hold them frozen, and snapshots in progress share them.
+    const without = (ids: string[]): string[] => ids.filter((id) => id !== node.id);
+    for (const [name, group] of s.groups) {
+      if (group.possibleOwners.includes(node.id) || group.preferredOwners.includes(node.id)) {
+        s.groups.set(name, { ...group, possibleOwners: without(group.possibleOwners), preferredOwners: without(group.preferredOwners) });
+      }
+    }
+    for (const [name, resource] of s.resources) {
+      if (resource.possibleOwners.includes(node.id)) s.resources.set(name, { ...resource, possibleOwners: without(resource.possibleOwners) });
     }
     for (const group of owned) {
       s.placementEpoch += 1;
