@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ClusterDatabase, validateCommand } from '../../src/agent/db/database.js';
 import { DbError } from '../../src/agent/db/report.js';
 import { encodeCommand } from '../../src/agent/db/commands.js';
-import { canonicalJson, fnv1a64 } from '../../src/agent/db/canonical.js';
+import { TextDigest, canonicalJson, fnv1a64 } from '../../src/agent/db/canonical.js';
 import type { ClusterCommand } from '../../src/agent/db/commands.js';
 import { BASELINE, Harness, addNode, baseline, errorCodes } from './fixture.js';
 
@@ -51,8 +51,8 @@ test('insertion order does not leak into the snapshot', () => {
   b.must(addNode(2, 'beta'));
   b.must(addNode(1, 'alpha'));
   const strip = (s: string): unknown => {
-    const parsed = JSON.parse(s) as { state: Record<string, unknown> };
-    return { nodes: parsed.state['nodes'], properties: parsed.state['properties'] };
+    const lines = snapshotLines(s);
+    return { nodes: recordsOf(lines, 'nodes'), properties: lines[0]?.['properties'] };
   };
   assert.deepEqual(strip(a.db.snapshot()), strip(b.db.snapshot()));
   assert.deepEqual(a.db.listNodes().map((n) => n.name), ['alpha', 'beta']);
@@ -147,52 +147,132 @@ test('snapshot and restore round-trip', () => {
   assert.equal(restored.snapshot(), db.snapshot());
 });
 
+/** A snapshot's lines as values: the header, each table's line and records, the hash line. */
+function snapshotLines(text: string): Record<string, unknown>[] {
+  assert.ok(text.endsWith('\n'));
+  return text.slice(0, -1).split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** Lines back into a snapshot with a hash line that fits them, so that what a test changed is what gets checked. */
+function withHash(lines: unknown[]): string {
+  const body = lines.map((line) => `${canonicalJson(line)}\n`).join('');
+  const digest = new TextDigest();
+  digest.update(body);
+  return `${body}${canonicalJson({ hash: digest.hex() })}\n`;
+}
+
+/** The records of `table` among `lines` (the objects themselves, to edit). */
+function recordsOf(lines: Record<string, unknown>[], table: string): Record<string, unknown>[] {
+  const at = lines.findIndex((line) => line['table'] === table);
+  return lines.slice(at + 1, at + 1 + (lines[at]?.['count'] as number));
+}
+
+/** The state in the one-object form of formats fcm-db/2 and /3. */
+function olderState(text: string): Record<string, Record<string, unknown>[]> {
+  const [head, ...rest] = snapshotLines(text);
+  const { format: _format, ...state } = head as Record<string, unknown>;
+  for (const line of rest.slice(0, -1)) if (typeof line['table'] === 'string') state[line['table']] = recordsOf(rest, line['table']);
+  return state as Record<string, Record<string, unknown>[]>;
+}
+
+test('a snapshot is lines: the header, each table with its count and records in key order, the audit history, the hash', () => {
+  const db = new ClusterDatabase();
+  feed(db, workload());
+  const lines = snapshotLines(db.snapshot());
+  assert.deepEqual(Object.keys(lines[0] ?? {}), ['appliedIndex', 'appliedTerm', 'format', 'placementEpoch', 'properties', 'quorum', 'version']);
+  assert.equal(lines[0]?.['format'], 'fcm-db/4');
+  const tables = lines.filter((line) => typeof line['table'] === 'string').map((line) => line['table']);
+  assert.deepEqual(tables, ['nodes', 'groups', 'resources', 'resourceTypes', 'disks', 'adminKeys', 'placements', 'resourceStates', 'resourceRequests', 'audit']);
+  assert.deepEqual(recordsOf(lines, 'groups').map((g) => g['name']), ['db', 'web']);
+  assert.equal(recordsOf(lines, 'audit').length, db.history().length);
+  assert.deepEqual(Object.keys(lines.at(-1) ?? {}), ['hash']);
+  assert.equal(lines.at(-1)?.['hash'], db.stateHash());
+});
+
+test('a snapshot begun before later changes writes the state as it was when begun; restoring in steps changes nothing until the last', () => {
+  const db = new ClusterDatabase();
+  const entries = workload();
+  const half = Math.floor(entries.length / 2);
+  feed(db, entries.slice(0, half));
+  const whole = db.snapshot();
+  const writing = db.snapshotInSteps();
+  assert.equal(writing.step(1), false, 'one record per step');
+  // Every kind of change meanwhile, node removal included.
+  entries.slice(half).forEach((data, i) => db.apply(half + i + 1, 1, data));
+  const removal = db.apply(db.appliedIndex + 1, 2, encodeCommand({ cmd: { type: 'node.remove', node: 'beta' }, actor: 'n1', at: 10, force: true }));
+  assert.equal(removal.result, 'applied', JSON.stringify(removal.reports));
+  db.listGroups();
+  let steps = 1;
+  while (!writing.step(1)) steps++;
+  assert.ok(steps > 10, `${steps} steps`);
+  assert.equal(writing.result(), whole);
+  const reading = ClusterDatabase.restoreInSteps(whole);
+  assert.throws(() => reading.result(), /not read yet/);
+  while (!reading.step(1));
+  assert.equal(reading.result().snapshot(), whole);
+});
+
 test('corrupt snapshots are refused with E_CORRUPT_SNAPSHOT', () => {
   const db = baseline().db;
   const good = db.snapshot();
-  const parsed = JSON.parse(good) as { state: { nodes: Record<string, unknown>[]; groups: Record<string, unknown>[] } };
-  const tampered = (edit: (s: typeof parsed) => void): string => {
-    const copy = structuredClone(parsed);
-    edit(copy);
-    return JSON.stringify(copy);
+  const tampered = (edit: (lines: Record<string, unknown>[]) => void): string => {
+    const lines = snapshotLines(good);
+    edit(lines);
+    return withHash(lines.slice(0, -1));
   };
+  const first = (lines: Record<string, unknown>[], table: string): Record<string, unknown> => recordsOf(lines, table)[0] as Record<string, unknown>;
+  const tableLine = (lines: Record<string, unknown>[], table: string): Record<string, unknown> => lines.find((l) => l['table'] === table) as Record<string, unknown>;
+  assert.doesNotThrow(() => ClusterDatabase.restore(tampered(() => undefined)), 'the helper itself makes a good snapshot');
   const bad = [
     '',
     'null',
     good.slice(0, good.length / 2),
+    good.slice(0, good.lastIndexOf('{"hash"')),
+    `${good}{}\n`,
     good.replace('"alpha"', '"alphA"'),
-    good.replace('fcm-db/3', 'fcm-db/1'),
-    tampered((s) => ((s.state.nodes[0] as Record<string, unknown>)['voteWeight'] = 'one')),
-    tampered((s) => ((s.state.nodes[0] as Record<string, unknown>)['resumed'] = { failback: 'later', epoch: 1 })),
-    tampered((s) => ((s.state.groups[0] as Record<string, unknown>)['failoverRetry'] = '1h')),
-    tampered((s) => delete (s.state.groups[0] as Record<string, unknown>)['failoverRetry']),
-    tampered((s) => s.state.nodes.push(s.state.nodes[0] as Record<string, unknown>)),
-    tampered((s) => delete (s.state as Record<string, unknown>)['quorum']),
-    tampered((s) => (((s.state as unknown as { resourceRequests: Record<string, unknown>[] }).resourceRequests[0] as Record<string, unknown>)['desired'] = 'maybe')),
+    good.replace('fcm-db/4', 'fcm-db/1'),
+    tampered((l) => (first(l, 'nodes')['voteWeight'] = 'one')),
+    tampered((l) => (first(l, 'nodes')['resumed'] = { failback: 'later', epoch: 1 })),
+    tampered((l) => (first(l, 'groups')['failoverRetry'] = '1h')),
+    tampered((l) => delete first(l, 'groups')['failoverRetry']),
+    tampered((l) => {
+      l.splice(l.indexOf(first(l, 'nodes')), 0, first(l, 'nodes'));
+      tableLine(l, 'nodes')['count'] = (tableLine(l, 'nodes')['count'] as number) + 1;
+    }),
+    tampered((l) => (tableLine(l, 'nodes')['count'] = (tableLine(l, 'nodes')['count'] as number) + 1)),
+    tampered((l) => (tableLine(l, 'nodes')['count'] = (tableLine(l, 'nodes')['count'] as number) - 1)),
+    tampered((l) => (tableLine(l, 'disks')['table'] = 'groups')),
+    tampered((l) => delete (l[0] as Record<string, unknown>)['quorum']),
+    tampered((l) => (first(l, 'resourceRequests')['desired'] = 'maybe')),
+    tampered((l) => (first(l, 'audit')['result'] = 'maybe')),
   ];
   for (const snapshot of bad) {
     assert.throws(() => ClusterDatabase.restore(snapshot), (e: unknown) => e instanceof DbError && e.code === 'E_CORRUPT_SNAPSHOT', snapshot.slice(0, 80));
   }
+  // Where it is wrong is said by line.
+  assert.throws(() => ClusterDatabase.restore(tampered((l) => (first(l, 'nodes')['voteWeight'] = 'one'))), /line 3: nodes\.voteWeight is not a whole number/);
 });
 
-test('a version-2 snapshot (nodes without resumed, groups without failoverRetry) is checked as written, then read as version 3', () => {
+test('version-2 and -3 snapshots (one JSON object) are checked as written, hash included, then read as the current version', () => {
   const h = baseline();
   h.must({ type: 'group.set', name: 'web', settings: { failoverRetry: '30s' } });
-  const parsed = JSON.parse(h.db.snapshot()) as { state: { nodes: Record<string, unknown>[]; groups: Record<string, unknown>[] } };
-  for (const node of parsed.state.nodes) delete node['resumed'];
-  for (const group of parsed.state.groups) delete group['failoverRetry'];
-  const v2 = (state: unknown): string => JSON.stringify({ format: 'fcm-db/2', hash: fnv1a64(canonicalJson(state)), state });
-  const restored = ClusterDatabase.restore(v2(parsed.state));
+  const state = olderState(h.db.snapshot());
+  const older = (format: string, s: unknown): string => JSON.stringify({ format, hash: fnv1a64(canonicalJson(s)), state: s });
+  // Version 3 held the records of version 4.
+  const v3 = ClusterDatabase.restore(older('fcm-db/3', state));
+  assert.equal(v3.snapshot(), h.db.snapshot());
+  for (const node of state['nodes'] ?? []) delete node['resumed'];
+  for (const group of state['groups'] ?? []) delete group['failoverRetry'];
+  const restored = ClusterDatabase.restore(older('fcm-db/2', state));
   // Version 2 knew no retry setting: every group waits the default 1h; nodes have no resume.
   assert.deepEqual(restored.listGroups().map((g) => [g.name, g.failoverRetry]), [['db', 3_600_000], ['web', 3_600_000]]);
   const fresh = baseline().db;
   assert.deepEqual([restored.listGroups(), restored.listNodes()], [fresh.listGroups(), fresh.listNodes()]);
   // Tampering is still caught: the hash covers the version-2 body.
-  const tampered = v2(parsed.state).replace('"alpha"', '"alphA"');
+  const tampered = older('fcm-db/2', state).replace('"alpha"', '"alphA"');
   assert.throws(() => ClusterDatabase.restore(tampered), (e: unknown) => e instanceof DbError && e.code === 'E_CORRUPT_SNAPSHOT');
   // A version-3 snapshot must carry resumed on every node and failoverRetry on every group.
-  const missing = JSON.stringify({ format: 'fcm-db/3', hash: fnv1a64(canonicalJson(parsed.state)), state: parsed.state });
-  assert.throws(() => ClusterDatabase.restore(missing), (e: unknown) => e instanceof DbError && e.code === 'E_CORRUPT_SNAPSHOT');
+  assert.throws(() => ClusterDatabase.restore(older('fcm-db/3', state)), (e: unknown) => e instanceof DbError && e.code === 'E_CORRUPT_SNAPSHOT');
 });
 
 test('history: limit, sinceIndex and type filters; oldest records dropped beyond historyLimit', () => {

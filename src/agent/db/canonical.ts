@@ -25,9 +25,47 @@ export function canonicalJson(value: unknown): string {
 
 const encoder = new TextEncoder();
 
+/** murmur3's finalizer: every input bit reaches every output bit. */
+function fmix32(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
 /**
- * FNV-1a, 64-bit, over the UTF-8 bytes of `text`, as 16 hex digits. Not a
- * cryptographic hash: it detects divergence and accidental corruption.
+ * A 64-bit digest of text fed in pieces, over its UTF-16 code units: two
+ * 32-bit lanes (FNV-1a, and a multiply-xorshift), each finished by
+ * murmur3's fmix32, as 16 hex digits. Not a cryptographic hash: it
+ * detects divergence and accidental corruption, as fnv1a64 does, at a
+ * fraction of the cost (fnv1a64 spent 600 ms on a 24 MB snapshot: UTF-8
+ * encoding and 64-bit products in halves).
+ */
+export class TextDigest {
+  private a = 0x811c9dc5;
+  private b = 0x1b873593;
+
+  update(text: string, start = 0, end = text.length): void {
+    let a = this.a;
+    let b = this.b;
+    for (let i = start; i < end; i++) {
+      const c = text.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x5bd1e995);
+      b ^= b >>> 13;
+    }
+    this.a = a;
+    this.b = b;
+  }
+
+  hex(): string {
+    return fmix32(this.a).toString(16).padStart(8, '0') + fmix32(this.b ^ this.a).toString(16).padStart(8, '0');
+  }
+}
+
+/**
+ * FNV-1a, 64-bit, over the UTF-8 bytes of `text`, as 16 hex digits: the
+ * hash of snapshot formats fcm-db/2 and /3. Not a cryptographic hash: it
+ * detects divergence and accidental corruption.
  * The 64-bit product is computed in two 32-bit halves because the pure core
  * has no node:crypto and BigInt is slow per byte.
  */

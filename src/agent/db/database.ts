@@ -15,12 +15,11 @@ import type {
 } from './schema.js';
 import type { Report } from './report.js';
 import { DbError, ReportSink } from './report.js';
-import { OLDER_SNAPSHOT_FORMATS, SNAPSHOT_FORMAT, fromPlain, toPlain, upgradeBody } from './snapshot.js';
-import { canonicalJson, fnv1a64 } from './canonical.js';
+import type { Steps } from './snapshot.js';
+import { SnapshotWriter, allSteps, readSnapshot } from './snapshot.js';
 import { checkPropertyKey, effectiveProperties } from './properties.js';
 import { emptyState, findNode, sortedValues, sortedWhere } from './schema.js';
 import { filterHistory, summarize } from './audit.js';
-import { isRecord } from './input.js';
 import { planCommand } from './validate.js';
 import { currentState } from './queries.js';
 
@@ -136,54 +135,64 @@ export class ClusterDatabase {
     this.hash = null;
   }
 
-  private plain(): string {
-    return canonicalJson(toPlain({ appliedIndex: this.index, appliedTerm: this.term, state: this.state, audit: this.audit }));
-  }
-
-  /** FNV-1a 64 of the canonical state, audit history included: equal on nodes that applied the same entries. */
+  /** The snapshot's digest of the state, audit history included: equal on nodes that applied the same entries. */
   stateHash(): string {
-    this.hash ??= fnv1a64(this.plain());
-    return this.hash;
+    if (this.hash === null) this.snapshot();
+    return this.hash as string;
   }
 
-  /** Canonical JSON `{format, hash, state}`: byte-identical on nodes that applied the same entries. */
+  /** The whole database as a snapshot (snapshot.ts): byte-identical on nodes that applied the same entries. */
   snapshot(): string {
-    const state = this.plain();
-    this.hash = fnv1a64(state);
-    return `{"format":${JSON.stringify(SNAPSHOT_FORMAT)},"hash":${JSON.stringify(this.hash)},"state":${state}}`;
+    const writer = this.snapshotWriter();
+    const text = allSteps(writer);
+    this.hash = writer.digestHex;
+    return text;
   }
 
-  /** A database from `snapshot()` output; throws DbError E_CORRUPT_SNAPSHOT if it is not one. */
+  /**
+   * The snapshot of the database as it is now, to be written in steps:
+   * changes applied meanwhile do not show in it.
+   */
+  snapshotInSteps(): Steps<string> {
+    return this.snapshotWriter();
+  }
+
+  private snapshotWriter(): SnapshotWriter {
+    return new SnapshotWriter({ appliedIndex: this.index, appliedTerm: this.term, state: this.state, audit: this.audit });
+  }
+
+  /** A database from a snapshot; throws DbError E_CORRUPT_SNAPSHOT if it is not one. */
   static restore(snapshot: string): ClusterDatabase {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(snapshot);
-    } catch {
-      throw corrupt('not JSON');
-    }
-    const format = isRecord(parsed) ? parsed['format'] : undefined;
-    if (!isRecord(parsed) || typeof format !== 'string' || !(format === SNAPSHOT_FORMAT || OLDER_SNAPSHOT_FORMATS.includes(format))
-      || typeof parsed['hash'] !== 'string') {
-      throw corrupt(`not a ${SNAPSHOT_FORMAT} snapshot (nor ${OLDER_SNAPSHOT_FORMATS.join(', ')})`);
-    }
-    const db = new ClusterDatabase();
-    let body;
-    try {
-      body = fromPlain(parsed['state'], format);
-      db.state = body.state;
-      db.audit = body.audit;
-      db.index = body.appliedIndex;
-      db.term = body.appliedTerm;
-    } catch (e) {
-      throw corrupt(e instanceof Error ? e.message : String(e));
-    }
-    // The hash covers the state as written; an older body is upgraded only once it is known intact.
-    if (db.stateHash() !== parsed['hash']) throw corrupt('checksum mismatch');
-    if (format !== SNAPSHOT_FORMAT) {
-      upgradeBody(body, format);
-      db.hash = null;
-    }
-    return db;
+    return allSteps(ClusterDatabase.restoreInSteps(snapshot));
+  }
+
+  /**
+   * A database from a snapshot, read in steps; the constructor or a step
+   * throws DbError E_CORRUPT_SNAPSHOT if it is not one. The result exists
+   * only once all of it has been checked.
+   */
+  static restoreInSteps(snapshot: string): Steps<ClusterDatabase> {
+    const asCorrupt = <T>(work: () => T): T => {
+      try {
+        return work();
+      } catch (e) {
+        throw corrupt(e instanceof Error ? e.message : String(e));
+      }
+    };
+    const reading = asCorrupt(() => readSnapshot(snapshot));
+    return {
+      step: (budget) => asCorrupt(() => reading.step(budget)),
+      result: () => {
+        const { body, digest } = reading.result();
+        const db = new ClusterDatabase();
+        db.state = body.state;
+        db.audit = body.audit;
+        db.index = body.appliedIndex;
+        db.term = body.appliedTerm;
+        db.hash = digest;
+        return db;
+      },
+    };
   }
 
   history(query: HistoryQuery = {}): AuditRecord[] {

@@ -21,4 +21,6 @@ export { RESERVED_WORDS, dependencyHolds, dependencyNames, findCycle, formatDepe
 export type { DependencyExpr, DependencyParse } from './dependency.js';
 export { RESOURCE_STATES, RESOURCE_TRANSITIONS } from './cmd-placement.js';
 export { canonicalJson, fnv1a64 } from './canonical.js';
+export { allSteps } from './snapshot.js';
+export type { Steps } from './snapshot.js';
 export type * from './schema.js';

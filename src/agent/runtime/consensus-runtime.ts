@@ -5,12 +5,15 @@
 // while a Ready is being persisted batch into the next one (group commit).
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { RaftNode } from '../consensus/raft.js';
 import type { RaftConfig } from '../consensus/config.js';
 import type {
   Entry, Membership, MembershipChange, Message, NodeId, ProposeResult, RaftStatus, Ready, RestoredState, Rng, Snapshot,
 } from '../consensus/types.js';
 import type { LogStore } from '../store/log-store.js';
+import type { Steps } from '../db/snapshot.js';
+import { allSteps } from '../db/snapshot.js';
 import type { Transport } from '../transport/transport.js';
 import { parsePeerMessage } from './message-guard.js';
 
@@ -18,8 +21,29 @@ import { parsePeerMessage } from './message-guard.js';
 export interface ReplicatedStateMachine {
   /** Applies a committed command; returns what the proposer is told. Must be deterministic. */
   apply(index: number, term: number, data: string): unknown;
-  snapshot(): string;
-  restore(data: string): void;
+  /** The state as of now, written in steps: what is applied meanwhile does not show in it. */
+  snapshot(): Steps<string>;
+  /** Read in steps; the state is replaced only by the last step. A step throws on a bad snapshot. */
+  restore(data: string): Steps<void>;
+}
+
+/**
+ * Snapshot work (tens of MB take most of a second) runs in slices of at
+ * most this long, the event loop free between them: heartbeats, lease
+ * renewals and API calls wait for one slice at most.
+ */
+const SLICE_MS = 4;
+/** Characters of snapshot per step: small enough that a step is well under a slice. */
+const STEP_CHARS = 32 * 1024;
+
+async function inSlices<T>(work: Steps<T>): Promise<T> {
+  for (;;) {
+    const sliceEnd = performance.now() + SLICE_MS;
+    do {
+      if (work.step(STEP_CHARS)) return work.result();
+    } while (performance.now() < sliceEnd);
+    await yieldToEventLoop();
+  }
 }
 
 export interface ConsensusRuntimeOptions {
@@ -76,6 +100,10 @@ export class ConsensusRuntime {
   private appliedMembership: Membership;
   private lastSnapshotIndex: number;
   private processing = false;
+  /** A snapshot is being written for compaction. */
+  private snapshotting = false;
+  /** The Ready being carried out, if any: `stop` lets it finish (its snapshot read, its writes done) before the store closes. */
+  private inFlight: Promise<void> = Promise.resolve();
   private processScheduled = false;
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
@@ -90,7 +118,8 @@ export class ConsensusRuntime {
     this.snapshotEvery = opts.snapshotEveryEntries ?? 10_000;
     this.onFatal = opts.onFatal ?? ((err) => { throw err; });
     const snapshot = opts.restored.snapshot;
-    if (snapshot) this.stateMachine.restore(snapshot.data);
+    // At start nothing else waits on the event loop: the stored snapshot is read in one go.
+    if (snapshot) allSteps(this.stateMachine.restore(snapshot.data));
     this.appliedIndex = snapshot?.meta.index ?? 0;
     this.appliedTerm = snapshot?.meta.term ?? 0;
     this.appliedMembership = snapshot?.meta.membership ?? opts.bootstrap ?? { members: [] };
@@ -181,6 +210,7 @@ export class ConsensusRuntime {
     for (const r of this.pendingReads.values()) r.reject(err);
     this.pendingProposals.clear();
     this.pendingReads.clear();
+    await this.inFlight;
   }
 
   private receive(msg: Message): void {
@@ -218,8 +248,13 @@ export class ConsensusRuntime {
     }, delay);
   }
 
-  private async process(): Promise<void> {
-    if (this.processing || this.stopped) return;
+  private process(): Promise<void> {
+    if (this.processing || this.stopped) return Promise.resolve();
+    this.inFlight = this.processReadies();
+    return this.inFlight;
+  }
+
+  private async processReadies(): Promise<void> {
     this.processing = true;
     try {
       while (!this.stopped && this.node.hasReady()) {
@@ -239,7 +274,7 @@ export class ConsensusRuntime {
 
   private async handleReady(ready: Ready): Promise<void> {
     for (const msg of ready.messagesNow) this.transport.send(msg.to, msg, 'control');
-    if (ready.snapshot) this.installSnapshot(ready.snapshot);
+    if (ready.snapshot) await this.installSnapshot(ready.snapshot);
     if (ready.snapshot || ready.entries.length > 0 || ready.hardState) {
       await this.store.save({ snapshot: ready.snapshot, entries: ready.entries, hardState: ready.hardState }, ready.mustSync);
     }
@@ -258,12 +293,13 @@ export class ConsensusRuntime {
     this.serveReads();
   }
 
-  private installSnapshot(snapshot: Snapshot): void {
-    this.stateMachine.restore(snapshot.data);
+  /** Read whole before it is stored: a bad snapshot from the leader is never persisted. */
+  private async installSnapshot(snapshot: Snapshot): Promise<void> {
+    await inSlices(this.stateMachine.restore(snapshot.data));
     this.appliedIndex = snapshot.meta.index;
     this.appliedTerm = snapshot.meta.term;
     this.appliedMembership = snapshot.meta.membership;
-    this.lastSnapshotIndex = snapshot.meta.index;
+    this.lastSnapshotIndex = Math.max(this.lastSnapshotIndex, snapshot.meta.index);
     // Proposals at or below the snapshot were decided elsewhere; their callers cannot learn the result here.
     for (const [index, p] of this.pendingProposals) {
       if (index > snapshot.meta.index) continue;
@@ -294,14 +330,27 @@ export class ConsensusRuntime {
     }
   }
 
+  /**
+   * Once enough entries were applied since the last snapshot, writes one of
+   * the state as of now, in slices, then compacts the log up to it (the
+   * core ignores a snapshot that an installed one has overtaken meanwhile).
+   */
   private maybeSnapshot(): void {
-    if (this.appliedIndex - this.lastSnapshotIndex < this.snapshotEvery) return;
-    const snapshot: Snapshot = {
-      meta: { index: this.appliedIndex, term: this.appliedTerm, membership: this.appliedMembership },
-      data: this.stateMachine.snapshot(),
-    };
-    this.lastSnapshotIndex = snapshot.meta.index;
-    this.node.compact(snapshot);
-    this.store.compact(snapshot).catch((err: unknown) => this.onFatal(err instanceof Error ? err : new Error(String(err))));
+    if (this.snapshotting || this.appliedIndex - this.lastSnapshotIndex < this.snapshotEvery) return;
+    const meta = { index: this.appliedIndex, term: this.appliedTerm, membership: this.appliedMembership };
+    const writing = this.stateMachine.snapshot();
+    this.snapshotting = true;
+    inSlices(writing)
+      .then((data) => {
+        if (this.stopped) return;
+        const snapshot: Snapshot = { meta, data };
+        this.lastSnapshotIndex = Math.max(this.lastSnapshotIndex, meta.index);
+        this.node.compact(snapshot);
+        this.store.compact(snapshot).catch((err: unknown) => this.onFatal(err instanceof Error ? err : new Error(String(err))));
+      })
+      .catch((err: unknown) => this.onFatal(err instanceof Error ? err : new Error(String(err))))
+      .finally(() => {
+        this.snapshotting = false;
+      });
   }
 }

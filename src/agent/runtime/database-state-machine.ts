@@ -1,6 +1,7 @@
 // Adapts the cluster database to the runtime's state-machine contract.
 import { ClusterDatabase } from '../db/database.js';
 import type { ReplicatedStateMachine } from './consensus-runtime.js';
+import type { Steps } from '../db/snapshot.js';
 
 export class DatabaseStateMachine implements ReplicatedStateMachine {
   /** @param onChange called after every apply and restore (the agent refreshes its peer table from it) */
@@ -12,13 +13,21 @@ export class DatabaseStateMachine implements ReplicatedStateMachine {
     return result;
   }
 
-  snapshot(): string {
-    return this.db.snapshot();
+  snapshot(): Steps<string> {
+    return this.db.snapshotInSteps();
   }
 
-  /** Replaces the database with the snapshot's; throws E_CORRUPT_SNAPSHOT on a bad one. */
-  restore(data: string): void {
-    this.db = ClusterDatabase.restore(data);
-    this.onChange?.();
+  /** Replaces the database with the snapshot's at the last step; a step throws E_CORRUPT_SNAPSHOT on a bad one. */
+  restore(data: string): Steps<void> {
+    const reading = ClusterDatabase.restoreInSteps(data);
+    return {
+      step: (budget) => {
+        if (!reading.step(budget)) return false;
+        this.db = reading.result();
+        this.onChange?.();
+        return true;
+      },
+      result: () => undefined,
+    };
   }
 }
