@@ -190,7 +190,10 @@ function stateFrom(h: Record<string, unknown>): ClusterState {
  * can be shared with it until written.
  */
 export class SnapshotWriter implements Steps<string> {
-  private text = '';
+  /** The text written so far, one flat piece per step: a string built line by line with += is a rope of 100,000s of parts, and flattening that held the event loop 20 ms. */
+  private readonly pieces: string[] = [];
+  private lines: string[] = [];
+  private text: string | null = null;
   private readonly digest = new TextDigest();
   private readonly sections: (readonly [string, readonly unknown[]])[];
   private section = 0;
@@ -209,8 +212,7 @@ export class SnapshotWriter implements Steps<string> {
   }
 
   private add(line: string): void {
-    this.text += line;
-    this.text += '\n';
+    this.lines.push(line, '\n');
     this.digest.update(line);
     this.digest.update('\n');
   }
@@ -221,7 +223,7 @@ export class SnapshotWriter implements Steps<string> {
       const [name, rows] = this.sections[this.section] ?? [];
       if (name === undefined || rows === undefined) {
         this.hash = this.digest.hex();
-        this.text += `${canonicalJson({ hash: this.hash })}\n`;
+        this.lines.push(canonicalJson({ hash: this.hash }), '\n');
         this.done = true;
       } else if (this.row < 0) {
         this.add(canonicalJson({ table: name, count: rows.length }));
@@ -235,11 +237,17 @@ export class SnapshotWriter implements Steps<string> {
         this.row = -1;
       }
     }
+    this.pieces.push(this.lines.join(''));
+    this.lines = [];
     return this.done;
   }
 
   result(): string {
     if (!this.done) throw new Error('the snapshot is not written yet');
+    if (this.text === null) {
+      this.text = this.pieces.join('');
+      this.pieces.length = 0;
+    }
     return this.text;
   }
 

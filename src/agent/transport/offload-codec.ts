@@ -142,16 +142,20 @@ export class OffloadCodec {
   }
 }
 
-/** Rebuilds the long strings one piece per turn of the event loop, then puts them back. */
+/**
+ * Rebuilds the long strings one piece per turn of the event loop, then puts
+ * them back. Joined, not concatenated: the receiver reads the string at
+ * once, and a rope of pieces would be flattened then, in one turn.
+ */
 async function assemble(decoded: Decoded): Promise<object> {
   const strings: string[] = [];
   for (const { encoding, pieces } of decoded.strings) {
-    let text = '';
+    const texts: string[] = [];
     for (const piece of pieces) {
       await nextTurn();
-      text += Buffer.from(piece).toString(encoding);
+      texts.push(Buffer.from(piece).toString(encoding));
     }
-    strings.push(text);
+    strings.push(texts.join(''));
   }
   attachStrings(decoded.skeleton, decoded.paths, strings);
   return decoded.skeleton;
