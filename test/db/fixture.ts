@@ -118,8 +118,26 @@ export interface Case {
 }
 
 /**
+ * Reads every record, which freezes it (readers share records): a command
+ * that then changes a record in place instead of replacing it throws.
+ */
+function readEverything(db: ClusterDatabase): void {
+  db.listNodes();
+  db.listGroups();
+  db.listResources();
+  db.listResourceTypes();
+  db.listDisks();
+  db.getQuorum();
+  db.listAdminKeys();
+  db.listPlacements();
+  db.listResourceStates();
+  db.listResourceRequests();
+}
+
+/**
  * One test per case: validate must report exactly the expected codes, and
- * apply must agree with validate (applied iff no errors, same reports).
+ * apply must agree with validate (applied iff no errors, same reports),
+ * with every record read (and so frozen) before.
  */
 export function runCases(title: string, cases: readonly Case[]): void {
   for (const c of cases) {
@@ -131,6 +149,7 @@ export function runCases(title: string, cases: readonly Case[]): void {
       assert.deepEqual(errorCodes(reports), [...c.errors].sort(), JSON.stringify(reports, null, 1));
       assert.deepEqual(warningCodes(reports), [...(c.warnings ?? [])].sort(), JSON.stringify(reports, null, 1));
       const before = h.db.version;
+      readEverything(h.db);
       const result = h.apply(c.cmd, { force: c.force });
       assert.equal(result.result, c.errors.length === 0 ? 'applied' : 'rejected');
       assert.deepEqual(result.reports, reports);
