@@ -104,7 +104,7 @@ export interface CommandSpec {
   /** Shown under "Examples:" in --help; at least one per runnable command. */
   examples?: readonly string[];
   subcommands?: readonly CommandSpec[];
-  /** Absent: the command needs the node agent, which is not built yet. */
+  /** Absent: the command is not built in this version (quorum witnesses, cluster disks, the setup wizard, cluster validate); it fails with E_NOT_IMPLEMENTED. */
   run?: CommandRunner;
 }
 

@@ -3,8 +3,8 @@
 // commander commands; completion scripts are generated from it.
 //
 // A command with `run` works now; its module is imported only when it runs,
-// so `fcm --help` loads none of them. A command without `run` needs the
-// node agent and fails with E_NOT_IMPLEMENTED until it lands.
+// so `fcm --help` loads none of them. A command without `run` is not built
+// in this version: --help marks it, and it fails with E_NOT_IMPLEMENTED.
 import type { ArgSpec, CommandSpec, OptionSpec } from './command-spec.js';
 
 const nameArg = (name: string, description: string): ArgSpec => ({ syntax: `<${name}>`, description, kind: 'name' });

@@ -43,7 +43,8 @@ export function parseArgv(argv: readonly string[], tree: CommandSpec, output: He
 type OnLeaf = (spec: CommandSpec, command: Command, path: readonly string[]) => void;
 
 function define(command: Command, spec: CommandSpec, path: readonly string[], onLeaf: OnLeaf): void {
-  command.description(spec.summary).exitOverride((err) => {
+  const built = spec.run !== undefined || spec.subcommands !== undefined;
+  command.description(built ? spec.summary : `${spec.summary} (not built yet)`).exitOverride((err) => {
     throw usageErrorFrom(err, path);
   });
   for (const arg of spec.args ?? []) command.addArgument(argumentFrom(arg));

@@ -39,7 +39,7 @@ export async function runCli(argv: readonly string[], io: CliIo, tree: CommandSp
     const { spec, invocation } = parsed;
     verbose = invocation.globals.verbose;
     if (spec.run === undefined) {
-      throw new FcmError('E_NOT_IMPLEMENTED', `${invocation.path.join(' ')} needs the node agent, which is not built yet`);
+      throw new FcmError('E_NOT_IMPLEMENTED', notBuiltMessage(invocation.path), 'fcm --help marks what is not built; README.md says what is');
     }
     const session = commandSession(invocation.globals, io, options.client);
     let result: CommandResult;
@@ -81,4 +81,9 @@ function writeError(thrown: unknown, json: boolean, verbose: boolean, io: CliIo)
     io.stderr.write(`${thrown.stack}\n`);
   }
   return error.exitCode;
+}
+
+/** What E_NOT_IMPLEMENTED says for a command that is not built. */
+export function notBuiltMessage(path: readonly string[]): string {
+  return `${path.join(' ')} is not built in this version of fcm`;
 }

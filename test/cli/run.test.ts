@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { CommandSpec } from '../../src/cli/command-spec.js';
 import { COMMAND_TREE } from '../../src/cli/command-tree.js';
 import { FcmError } from '../../src/cli/errors.js';
-import { runCli } from '../../src/cli/run.js';
+import { notBuiltMessage, runCli } from '../../src/cli/run.js';
 import { captureIo } from './capture.js';
 
 async function run(argv: string[], tree?: CommandSpec) {
@@ -76,7 +76,7 @@ function* leaves(spec: CommandSpec, path: string[] = []): Generator<[string[], C
   for (const sub of spec.subcommands ?? []) yield* leaves(sub, [...path, sub.name]);
 }
 
-test('every command that needs the node agent fails with E_NOT_IMPLEMENTED, exit 1', async () => {
+test('every command not built yet fails with E_NOT_IMPLEMENTED, exit 1, and its help says so', async () => {
   let notBuilt = 0;
   for (const [path, spec] of leaves(COMMAND_TREE)) {
     if (spec.run !== undefined) continue;
@@ -85,10 +85,15 @@ test('every command that needs the node agent fails with E_NOT_IMPLEMENTED, exit
     const { exitCode, out } = await run(argv);
     const doc = JSON.parse(out) as { error: { code: string; message: string } };
     assert.equal(doc.error.code, 'E_NOT_IMPLEMENTED', argv.join(' '));
-    assert.equal(doc.error.message, `${path.join(' ')} needs the node agent, which is not built yet`);
+    assert.equal(doc.error.message, notBuiltMessage(path));
     assert.equal(exitCode, 1);
+    const parentHelp = await run([...path.slice(0, -1), '--help']);
+    const commands = parentHelp.out.replace(/\s+/g, ' ').split(' Commands: ')[1] ?? '';
+    assert.ok(commands.includes(`${spec.summary} (not built yet)`), path.join(' '));
   }
-  assert.ok(notBuilt > 0, 'the table registers commands that need the agent');
+  assert.ok(notBuilt > 0, 'the table registers commands not built yet');
+  const help = await run(['node', '--help']);
+  assert.doesNotMatch(help.out, /not built/, 'built commands are not marked');
 });
 
 test('fcm completion works now, in human and JSON mode', async () => {
