@@ -315,6 +315,12 @@ const AGENT: CommandSpec = {
       name: 'status', summary: 'whether the agent runs, and its own view: role, lease, peers', examples: ['fcm agent status', 'fcm --via node2 agent status --json'],
       run: async (_invocation, context) => (await import('./commands/agent-status.js')).agentStatus(context),
     },
+    {
+      name: 'repair', summary: 'make a node whose consensus log is corrupt a fresh agent (its agent stopped), to be evicted and added again',
+      options: [{ flags: '--state-dir <dir>', description: 'the stopped agent\'s state directory (default /var/lib/fcm)' }],
+      examples: ['fcm agent repair --state-dir /var/lib/fcm', 'fcm agent repair --yes --json'],
+      run: async (invocation, context) => (await import('./commands/agent-repair.js')).agentRepair(invocation, context),
+    },
   ],
 };
 

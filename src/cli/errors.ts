@@ -40,6 +40,13 @@ const LAB_HINTS: Readonly<Record<string, string>> = {
  * The agent's errors (ApiCallError) and the lab's (LabError) keep their
  * codes; anything else thrown that is not an FcmError is a bug: E_INTERNAL.
  */
+/** An error of the agent library with a stable code (E_...), as the CLI reports it; null for any other. */
+export function fromCodedError(thrown: unknown): FcmError | null {
+  const { code, hint } = thrown as { code?: unknown; hint?: unknown };
+  if (!(thrown instanceof Error) || typeof code !== 'string' || !/^E_[A-Z_]+$/.test(code)) return null;
+  return new FcmError(code, thrown.message, typeof hint === 'string' ? hint : undefined);
+}
+
 export function asFcmError(thrown: unknown): FcmError {
   if (thrown instanceof FcmError) return thrown;
   if (thrown instanceof ApiCallError) return fromApiError(thrown);

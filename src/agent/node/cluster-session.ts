@@ -6,6 +6,8 @@ import { ClusterDatabase } from '../db/database.js';
 import { ConsensusRuntime } from '../runtime/consensus-runtime.js';
 import { DatabaseStateMachine } from '../runtime/database-state-machine.js';
 import { LogStore } from '../store/log-store.js';
+import type { RecoveryReport } from '../store/log-store.js';
+import { AgentError } from './agent-error.js';
 import type { ClusterRecord } from './cluster-file.js';
 import type { NodeIdentity } from './identity.js';
 import type { Logger } from './logger.js';
@@ -35,8 +37,16 @@ export interface SessionHooks {
 export async function openSession(stateDir: string, identity: NodeIdentity, record: ClusterRecord, raftEndpoint: ChannelEndpoint, hooks: SessionHooks, log: Logger): Promise<ClusterSession> {
   const { store, restored, recovery } = await LogStore.open(join(stateDir, RAFT_DIR));
   if (recovery.tornTail) log.warn('torn log tail cut at start (a write interrupted by a crash)', { ...recovery.tornTail });
-  if (recovery.corruptRecords.length > 0 || restored.logCorrupt) {
-    log.error('the consensus log is corrupt inside acknowledged entries: this node will not vote until repaired', { corrupt: recovery.corruptRecords });
+  if (restored.logCorrupt) {
+    // It must not vote, and its store refuses writes; following on the part it still has would show it Up
+    // and holding a lease while it falls further behind. So it does not start; repair.ts says what does.
+    await raftEndpoint.close();
+    await store.close();
+    throw new AgentError(
+      'E_LOG_CORRUPT',
+      `the consensus log in ${join(stateDir, RAFT_DIR)} is corrupt inside acknowledged entries (${corruptionSummary(recovery)}): this node cannot take part until it is repaired`,
+      `run fcm agent repair --state-dir ${stateDir}, then evict this node and add it again (man fcm-agent)`,
+    );
   }
   try {
     const timing = timingFrom(propertiesAtCommit(restored));
@@ -65,4 +75,9 @@ export async function closeSession(session: ClusterSession): Promise<void> {
   await session.runtime.stop();
   await session.raftEndpoint.close();
   await session.store.close();
+}
+
+function corruptionSummary(recovery: RecoveryReport): string {
+  // Without a damaged record, what made the log corrupt is a hard state (term and vote) lost from both copies.
+  return recovery.corruptRecords.map((r) => `${r.segment} at byte ${r.offset}: ${r.reason}`).join('; ') || 'its hard state is lost';
 }

@@ -10,7 +10,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { DEFAULT_AGENT_NICE, MAX_NICE, MIN_NICE, setProcessNice } from '../../os/scheduling.js';
 import type { CommandResult, Invocation } from '../command-spec.js';
-import { FcmError, UsageError } from '../errors.js';
+import { FcmError, UsageError, fromCodedError } from '../errors.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/fcm';
 
@@ -147,11 +147,9 @@ function parseHostPort(value: string, option: string, minPort: number): HostPort
 function asCliError(err: unknown, listen: HostPort): Error {
   const code = (err as { code?: unknown }).code;
   const message = err instanceof Error ? err.message : String(err);
-  const hint = (err as { hint?: unknown }).hint;
   if (code === 'EADDRINUSE') return new FcmError('E_ADDRESS_IN_USE', `cannot listen on ${listen.host}:${listen.port}: EADDRINUSE, the address is in use`, 'another process has this port: pick another with --listen');
   if (code === 'EADDRNOTAVAIL') return new FcmError('E_ADDRESS_NOT_AVAILABLE', `cannot use ${listen.host}: ${message}`, 'name an address of this machine in --listen / --source-address');
-  if (typeof code === 'string' && /^E_[A-Z_]+$/.test(code)) return new FcmError(code, message, typeof hint === 'string' ? hint : undefined);
-  return err instanceof Error ? err : new Error(message);
+  return fromCodedError(err) ?? (err instanceof Error ? err : new Error(message));
 }
 
 function readVersion(): string {
