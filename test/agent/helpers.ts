@@ -10,7 +10,7 @@ import { mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AgentIdentity, ApiErrorBody } from '../../src/client/api.js';
+import type { AgentIdentity, ApiErrorBody, NodeView } from '../../src/client/api.js';
 
 /** The CLI of the same build as this test file (dist-NAME/test/agent → dist-NAME/src/cli/main.js). */
 export const CLI_MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -248,4 +248,27 @@ export async function addToCluster(leader: AgentProcess, newcomer: AgentProcess,
   });
   const identity = await call<AgentIdentity>(newcomer.socket, 'agent.identity');
   await call(leader.socket, 'node.add', { identity }, 60_000);
+}
+
+/** Resolves once `agent`'s view lists exactly `count` nodes, every one an Up voter. */
+export function untilUpVoters(agent: AgentProcess, count: number, timeoutMs?: number): Promise<NodeView[]> {
+  return waitUntil(`${count} Up voters`, async () => {
+    const nodes = await call<NodeView[]>(agent.socket, 'node.list');
+    return nodes.length === count && nodes.every((n) => n.state === 'Up' && n.role === 'voter') ? nodes : undefined;
+  }, timeoutMs);
+}
+
+/**
+ * Agents n1, n2 and n3 in `dir`, pushed onto `agents` as they start (the
+ * caller stops them, even after a failure here): n1 creates cluster `name`,
+ * n2 and n3 join it; resolves once all three are Up voters.
+ */
+export async function startThreeNodeCluster(dir: string, name: string, agents: AgentProcess[]): Promise<[AgentProcess, AgentProcess, AgentProcess]> {
+  for (const node of ['n1', 'n2', 'n3']) agents.push(await startAgent(join(dir, node), node));
+  const [n1, n2, n3] = agents as [AgentProcess, AgentProcess, AgentProcess];
+  await call(n1.socket, 'cluster.create', { name });
+  await addToCluster(n1, n2, [n1]);
+  await addToCluster(n1, n3, [n1, n2]);
+  await untilUpVoters(n1, 3);
+  return [n1, n2, n3];
 }

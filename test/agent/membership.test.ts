@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgentIdentity, AgentStatus, NodeView } from '../../src/client/api.js';
-import { addToCluster, call, callError, startAgent, stopAgent, tempDir, waitUntil } from './helpers.js';
+import { addToCluster, call, callError, startThreeNodeCluster, stopAgent, tempDir, waitUntil } from './helpers.js';
 import type { AgentProcess } from './helpers.js';
 
 const names = async (agent: AgentProcess): Promise<string[]> => (await call<NodeView[]>(agent.socket, 'node.list')).map((n) => n.name);
@@ -15,12 +15,7 @@ test('remove a follower, refuse then evict a down node, remove the leader after 
   const dir = await tempDir('fcm-agent-members-');
   const agents: AgentProcess[] = [];
   try {
-    for (const name of ['n1', 'n2', 'n3']) agents.push(await startAgent(join(dir.path, name), name));
-    const [n1, n2, n3] = agents as [AgentProcess, AgentProcess, AgentProcess];
-    await call(n1.socket, 'cluster.create', { name: 'm' });
-    await addToCluster(n1, n2, [n1]);
-    await addToCluster(n1, n3, [n1, n2]);
-    await waitUntil('three voters', async () => (await call<NodeView[]>(n1.socket, 'node.list')).filter((n) => n.role === 'voter').length === 3);
+    const [n1, n2, n3] = await startThreeNodeCluster(dir.path, 'm', agents);
 
     // Down to two voters the database wants --force (losing either would lose quorum).
     assert.equal((await callError(n2.socket, 'node.remove', { node: 'n3' })).code, 'E_QUORUM_AT_RISK');

@@ -9,8 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AgentIdentity, NodeView } from '../../src/client/api.js';
-import { CLI_MAIN, addToCluster, call, restartAgent, startAgent, stopAgent, tempDir, waitUntil } from './helpers.js';
+import type { AgentIdentity } from '../../src/client/api.js';
+import { CLI_MAIN, addToCluster, call, restartAgent, startThreeNodeCluster, stopAgent, tempDir, untilUpVoters, waitUntil } from './helpers.js';
 import type { AgentProcess } from './helpers.js';
 
 const historyLimitOf = async (agent: AgentProcess): Promise<unknown> =>
@@ -43,15 +43,7 @@ test('a node with a corrupt log refuses to start and names the repair; fcm agent
   const dir = await tempDir('fcm-agent-repair-');
   const agents: AgentProcess[] = [];
   try {
-    for (const name of ['n1', 'n2', 'n3']) agents.push(await startAgent(join(dir.path, name), name));
-    const [n1, n2, n3] = agents as [AgentProcess, AgentProcess, AgentProcess];
-    await call(n1.socket, 'cluster.create', { name: 'trio' });
-    await addToCluster(n1, n2, [n1]);
-    await addToCluster(n1, n3, [n1, n2]);
-    await waitUntil('three Up voters', async () => {
-      const nodes = await call<NodeView[]>(n1.socket, 'node.list');
-      return nodes.length === 3 && nodes.every((n) => n.state === 'Up' && n.role === 'voter');
-    });
+    const [n1, n2, n3] = await startThreeNodeCluster(dir.path, 'trio', agents);
     for (let i = 0; i < 40; i++) await call(n1.socket, 'config.set', { values: { historyLimit: String(2000 + i) } });
     await waitUntil('n3 to apply every change', async () => (await historyLimitOf(n3)) === 2039);
     const before = await call<AgentIdentity>(n3.socket, 'agent.identity');
@@ -93,10 +85,7 @@ test('a node with a corrupt log refuses to start and names the repair; fcm agent
     assert.notEqual(after.incarnation, before.incarnation);
 
     await addToCluster(n1, fresh, [n1, n2]);
-    await waitUntil('three Up voters again', async () => {
-      const nodes = await call<NodeView[]>(n1.socket, 'node.list');
-      return nodes.length === 3 && nodes.every((n) => n.state === 'Up' && n.role === 'voter');
-    }, 30_000);
+    await untilUpVoters(n1, 3, 30_000);
     await waitUntil('n3 to hold everything committed', async () => (await historyLimitOf(fresh)) === 3000);
     const history = await call<{ summary: string }[]>(fresh.socket, 'config.history', { type: 'property', limit: 1000 });
     assert.ok(history.length >= 41, `${history.length} property changes`);

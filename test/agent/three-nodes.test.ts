@@ -6,9 +6,8 @@
 // node lease and says so.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import type { AgentStatus, ClusterStatus, NodeView } from '../../src/client/api.js';
-import { addToCluster, call, callError, logLines, restartAgent, startAgent, stopAgent, tempDir, waitUntil } from './helpers.js';
+import { call, callError, logLines, restartAgent, startThreeNodeCluster, stopAgent, tempDir, waitUntil } from './helpers.js';
 import type { AgentProcess } from './helpers.js';
 
 const historyLimitOf = async (agent: AgentProcess): Promise<unknown> =>
@@ -28,16 +27,8 @@ test('three agents: join, replicate, survive SIGKILL of a follower and of the le
   const dir = await tempDir('fcm-agent-three-');
   const agents: AgentProcess[] = [];
   try {
-    for (const name of ['n1', 'n2', 'n3']) agents.push(await startAgent(join(dir.path, name), name));
-    const [n1, n2, n3] = agents as [AgentProcess, AgentProcess, AgentProcess];
-    await call(n1.socket, 'cluster.create', { name: 'trio' });
-    await addToCluster(n1, n2, [n1]);
-    await addToCluster(n1, n3, [n1, n2]);
-    const all = await waitUntil('three Up voters', async () => {
-      const nodes = await call<NodeView[]>(n1.socket, 'node.list');
-      return nodes.length === 3 && nodes.every((n) => n.state === 'Up' && n.role === 'voter') ? nodes : undefined;
-    });
-    assert.deepEqual(all.map((n) => n.name), ['n1', 'n2', 'n3']);
+    const [n1, n2, n3] = await startThreeNodeCluster(dir.path, 'trio', agents);
+    assert.deepEqual((await call<NodeView[]>(n1.socket, 'node.list')).map((n) => n.name), ['n1', 'n2', 'n3']);
 
     // Any node can be asked: a follower forwards the change to the leader.
     const set = await call<{ index: number }>(n2.socket, 'config.set', { values: { historyLimit: '777' } });
