@@ -31,6 +31,8 @@ export interface CommandResult {
   /** Human rendering; a function when building it costs (tables), so --json skips it. */
   text: string | (() => string);
   exitCode?: ExitCode;
+  /** The command printed its whole result as it went (context.print): nothing more is written. */
+  streamed?: boolean;
 }
 
 /** The side channels a command may use; results go only in CommandResult. */
@@ -56,6 +58,8 @@ export interface CommandContext {
   connectAddress(address: string): Promise<AgentClient>;
   /** Asks a person to confirm on the terminal; true at once with --yes; E_REFUSED when nobody can answer. */
   confirm(question: string): Promise<boolean>;
+  /** Writes part of a streamed result on stdout at once (`events --follow`); the CommandResult then holds what is left. */
+  print(text: string): void;
 }
 
 /** One parsed command line, before anything runs. */

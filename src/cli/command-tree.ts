@@ -285,9 +285,14 @@ const CONFIG: CommandSpec = {
 
 const EVENTS: CommandSpec = {
   name: 'events',
-  summary: 'cluster events (NDJSON with --json)',
-  options: [{ flags: '--follow', description: 'keep printing new events' }],
-  examples: ['fcm events --follow --json | jq .type'],
+  summary: 'cluster events: every committed change, as it commits (NDJSON with --follow --json)',
+  options: [
+    { flags: '--follow', description: 'keep printing new events until interrupted' },
+    { flags: '--limit <n>', description: 'how many past events to show first (default 20)', kind: 'count' },
+    { flags: '--type <type>', description: 'only this change, or family of changes (group, resourceState, node.pause)' },
+  ],
+  examples: ['fcm events', 'fcm events --follow', 'fcm events --follow --json | jq -r .summary', 'fcm events --type placement --limit 100'],
+  run: async (invocation, context) => (await import('./commands/events.js')).events(invocation, context),
 };
 
 const AGENT: CommandSpec = {

@@ -56,6 +56,9 @@ export function commandSession(globals: GlobalOptions, io: CliIo, client?: Agent
       const { confirm } = await import('@inquirer/prompts');
       return confirm({ message: question, default: false }, { input: stdin, output: io.stderr });
     },
+    print: (text) => {
+      io.stdout.write(text);
+    },
   };
 
   return {

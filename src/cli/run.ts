@@ -61,6 +61,7 @@ function jsonRequested(argv: readonly string[]): boolean {
 }
 
 function writeResult(result: CommandResult, json: boolean, io: CliIo): void {
+  if (result.streamed === true) return;
   if (json) {
     io.stdout.write(renderJson(result.data));
     return;

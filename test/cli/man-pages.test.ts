@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { COMMAND_TREE } from '../../src/cli/command-tree.js';
 
-const NOUNS_WITH_PAGES = ['cluster', 'node', 'group', 'resource', 'config', 'agent', 'lab'];
+const NOUNS_WITH_PAGES = ['cluster', 'node', 'group', 'resource', 'config', 'events', 'agent', 'lab'];
 
 // From dist*/test/cli/ to the repository root.
 const page = (name: string): string => readFileSync(new URL(`../../../man/${name}.1`, import.meta.url), 'utf8');
@@ -19,8 +19,14 @@ test('each noun\'s page describes every verb that runs, with its options', () =>
     assert.ok(spec !== undefined, noun);
     const text = page(`fcm-${noun}`);
     assert.match(text, new RegExp(`^\\.TH FCM-${noun.toUpperCase()} 1 `, 'm'));
+    if (spec.subcommands === undefined) {
+      // A noun that is itself a command (fcm events): its options are in OPTIONS.
+      const options = /^\.SH OPTIONS\n([\s\S]*?)^\.SH /m.exec(text)?.[1] ?? '';
+      for (const option of spec.options ?? []) assert.ok(options.includes(groffFlag(/--[\w-]+/.exec(option.flags)?.[0] ?? '')), `fcm-${noun}.1 describes ${option.flags}`);
+      continue;
+    }
     const commands = /^\.SH COMMANDS\n([\s\S]*?)^\.SH /m.exec(text)?.[1] ?? '';
-    for (const verb of spec.subcommands ?? []) {
+    for (const verb of spec.subcommands) {
       if (verb.run === undefined) continue;
       assert.match(commands, new RegExp(`^\\.(B|BI|BR) ${verb.name}\\b`, 'm'), `fcm-${noun}.1 describes ${verb.name}`);
       for (const option of verb.options ?? []) {

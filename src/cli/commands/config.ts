@@ -3,6 +3,7 @@
 //   history prints AuditRecord[] (oldest first).
 import { formatDuration } from '../../agent/db/names.js';
 import { PROPERTY_DEFS } from '../../agent/db/properties.js';
+import type { ApiResult } from '../../client/api.js';
 import type { CommandContext, CommandResult, Invocation } from '../command-spec.js';
 import { UsageError } from '../errors.js';
 import { renderTable } from '../render.js';
@@ -66,11 +67,14 @@ export async function configHistory(invocation: Invocation, context: CommandCont
   const limit = invocation.options.limit as number | undefined;
   const client = await context.connect();
   const records = await client.call('config.history', limit === undefined ? {} : { limit });
-  return {
-    data: records,
-    text: () => renderTable(
-      ['INDEX', 'TIME', 'ACTOR', 'RESULT', 'CHANGE'],
-      records.map((r) => [r.index, r.at === null ? null : new Date(r.at).toISOString().replace(/\.\d+Z$/, 'Z'), r.actor, r.result, r.summary]),
-    ),
-  };
+  return { data: records, text: () => renderTable(HISTORY_HEADERS, records.map(historyRow)) };
+}
+
+export type HistoryRecord = ApiResult<'config.history'>[number];
+
+/** Columns of a change in the history (config history, events). */
+export const HISTORY_HEADERS = ['INDEX', 'TIME', 'ACTOR', 'RESULT', 'CHANGE'];
+
+export function historyRow(r: HistoryRecord): (string | number | null)[] {
+  return [r.index, r.at === null ? null : new Date(r.at).toISOString().replace(/\.\d+Z$/, 'Z'), r.actor, r.result, r.summary];
 }

@@ -1,0 +1,48 @@
+// fcm events against a real agent: the last N changes as one JSON document,
+// and --follow printing each new change once, in order, as NDJSON, until
+// SIGINT (exit 0).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { CLI_MAIN, call, startAgent, stopAgent, tempDir, waitUntil } from './helpers.js';
+import type { AgentProcess } from './helpers.js';
+
+interface Event { index: number; type: string; summary: string; result: string }
+
+test('fcm events: the last changes, and --follow printing each new one once until SIGINT', { timeout: 60_000 }, async () => {
+  const dir = await tempDir('fcm-agent-events-');
+  let agent: AgentProcess | undefined;
+  try {
+    agent = await startAgent(join(dir.path, 'n1'), 'n1');
+    await call(agent.socket, 'cluster.create', { name: 'solo' });
+    const env = { ...process.env, FCM_SOCKET: agent.socket, FCM_LAB: '' };
+    for (let i = 0; i < 3; i++) await call(agent.socket, 'config.set', { values: { historyLimit: String(500 + i) } });
+
+    const last = spawnSync(process.execPath, [CLI_MAIN, 'events', '--limit', '2', '--json'], { env, encoding: 'utf8', timeout: 20_000 });
+    assert.equal(last.status, 0, last.stderr);
+    const two = JSON.parse(last.stdout) as Event[];
+    assert.deepEqual(two.map((e) => e.summary), ['property.set historyLimit=501', 'property.set historyLimit=502']);
+    const table = spawnSync(process.execPath, [CLI_MAIN, 'events', '--type', 'property', '--limit', '1'], { env, encoding: 'utf8', timeout: 20_000 });
+    assert.match(table.stdout, /CHANGE[\s\S]*historyLimit=502/);
+
+    const follower = spawn(process.execPath, [CLI_MAIN, 'events', '--follow', '--json', '--limit', '1'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    follower.stdout.setEncoding('utf8').on('data', (chunk: string) => { out += chunk; });
+    const exited = new Promise<number | null>((resolve) => follower.once('exit', (code) => resolve(code)));
+    try {
+      await waitUntil('the newest past event', () => out.includes('historyLimit=502'));
+      for (let i = 3; i < 6; i++) await call(agent.socket, 'config.set', { values: { historyLimit: String(500 + i) } });
+      await waitUntil('the new events', () => out.includes('historyLimit=505'));
+    } finally {
+      if (follower.pid !== undefined) process.kill(follower.pid, 'SIGINT');
+    }
+    assert.equal(await exited, 0);
+    const lines = out.trimEnd().split('\n').map((line) => JSON.parse(line) as Event);
+    assert.deepEqual(lines.map((e) => e.summary), [502, 503, 504, 505].map((n) => `property.set historyLimit=${n}`));
+    assert.ok(lines.every((e, i) => i === 0 || e.index > (lines[i - 1] as Event).index), 'in order, each once');
+  } finally {
+    if (agent) await stopAgent(agent, 'SIGKILL');
+    await dir.remove();
+  }
+});
