@@ -3,6 +3,7 @@
 //   history prints AuditRecord[] (oldest first).
 import { formatDuration } from '../../agent/db/names.js';
 import { PROPERTY_DEFS } from '../../agent/db/properties.js';
+import type { AgentClient } from '../../client/agent-client.js';
 import type { ApiResult } from '../../client/api.js';
 import type { CommandContext, CommandResult, Invocation } from '../command-spec.js';
 import { UsageError } from '../errors.js';
@@ -66,8 +67,8 @@ export async function configSet(invocation: Invocation, context: CommandContext)
 export async function configHistory(invocation: Invocation, context: CommandContext): Promise<CommandResult> {
   const limit = invocation.options.limit as number | undefined;
   const client = await context.connect();
-  const records = await client.call('config.history', limit === undefined ? {} : { limit });
-  return { data: records, text: () => renderTable(HISTORY_HEADERS, records.map(historyRow)) };
+  const [records, names] = await Promise.all([client.call('config.history', limit === undefined ? {} : { limit }), nodeNames(client)]);
+  return { data: records, text: () => renderTable(HISTORY_HEADERS, records.map((r) => historyRow(r, names))) };
 }
 
 export type HistoryRecord = ApiResult<'config.history'>[number];
@@ -75,6 +76,13 @@ export type HistoryRecord = ApiResult<'config.history'>[number];
 /** Columns of a change in the history (config history, events). */
 export const HISTORY_HEADERS = ['INDEX', 'TIME', 'ACTOR', 'RESULT', 'CHANGE'];
 
-export function historyRow(r: HistoryRecord): (string | number | null)[] {
-  return [r.index, r.at === null ? null : new Date(r.at).toISOString().replace(/\.\d+Z$/, 'Z'), r.actor, r.result, r.summary];
+/** Node ids (n + 10 hex digits) → names, for people: records name nodes by id. */
+export async function nodeNames(client: AgentClient): Promise<Map<string, string>> {
+  return new Map((await client.call('node.list', {})).map((n) => [n.id, n.name]));
+}
+
+/** A history record's columns, with node ids shown as names where `names` knows them (JSON keeps the ids). */
+export function historyRow(r: HistoryRecord, names: ReadonlyMap<string, string>): (string | number | null)[] {
+  const named = (text: string): string => text.replace(/\bn[0-9a-f]{10}\b/g, (id) => names.get(id) ?? id);
+  return [r.index, r.at === null ? null : new Date(r.at).toISOString().replace(/\.\d+Z$/, 'Z'), r.actor === null ? null : named(r.actor), r.result, named(r.summary)];
 }

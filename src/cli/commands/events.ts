@@ -7,7 +7,7 @@
 // result, reports?}.
 import type { CommandContext, CommandResult, Invocation } from '../command-spec.js';
 import { renderTable } from '../render.js';
-import { HISTORY_HEADERS, historyRow } from './config.js';
+import { HISTORY_HEADERS, historyRow, nodeNames } from './config.js';
 import type { HistoryRecord } from './config.js';
 
 const DEFAULT_LIMIT = 20;
@@ -21,13 +21,21 @@ export async function events(invocation: Invocation, context: CommandContext): P
   const client = await context.connect();
   const typeFilter = type === undefined ? {} : { type };
   const past = await client.call('config.history', { limit, ...typeFilter });
-  if (invocation.options.follow !== true) {
-    return { data: past, text: () => (past.length === 0 ? 'no events' : renderTable(HISTORY_HEADERS, past.map(historyRow))) };
-  }
-
   const json = context.globals.json;
-  const show = (e: HistoryRecord): void => context.print(json ? `${JSON.stringify(e)}\n` : `${historyRow(e).map((c) => c ?? '-').join('  ')}\n`);
-  past.forEach(show);
+  // Names are read again while following when a node is added or renamed.
+  let names = json ? new Map<string, string>() : await nodeNames(client);
+  if (invocation.options.follow !== true) {
+    return { data: past, text: () => (past.length === 0 ? 'no events' : renderTable(HISTORY_HEADERS, past.map((e) => historyRow(e, names)))) };
+  }
+  const show = async (e: HistoryRecord): Promise<void> => {
+    if (json) {
+      context.print(`${JSON.stringify(e)}\n`);
+      return;
+    }
+    if ((e.type === 'node.add' || e.type === 'node.set') && e.result === 'applied') names = await nodeNames(client);
+    context.print(`${historyRow(e, names).map((c) => c ?? '-').join('  ')}\n`);
+  };
+  for (const e of past) await show(e);
   let seen = past.at(-1)?.index ?? (await client.call('cluster.status', {})).commitIndex;
   const interrupted = new Promise<void>((resolve) => {
     const stop = (): void => {
@@ -44,7 +52,7 @@ export async function events(invocation: Invocation, context: CommandContext): P
   });
   while (!stopped) {
     for (const e of await client.call('config.history', { sinceIndex: seen, ...typeFilter })) {
-      show(e);
+      await show(e);
       seen = e.index;
     }
     await Promise.race([interrupted, new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS))]);
