@@ -46,6 +46,8 @@ export class SimAgent {
   private grantSeq = 0;
   /** Local ms of the extra plan the leader asked for (a wait lapsing); null: none pending. */
   private planAt: number | null = null;
+  /** While leading: each resource's reports waiting for the one before to apply (GroupLeader's chains). */
+  private readonly reportChains = new Map<string, { waitIndex: number | null; queue: ClusterCommand[] }>();
 
   constructor(
     private readonly sim: ResourceSim,
@@ -72,6 +74,8 @@ export class SimAgent {
     const st = this.node.raft?.status();
     if (st === undefined) return;
     this.lead(st.role === 'leader' ? st.term : null);
+    if (st.role !== 'leader') this.reportChains.clear();
+    for (const resource of [...this.reportChains.keys()]) this.pumpReports(resource);
     if (st.leader === null || !st.membership.members.some((m) => m.id === this.node.id)) return;
     // Rule 1: the anchor is read before the request leaves.
     const req = this.holder.requestRenewal(this.now);
@@ -88,7 +92,7 @@ export class SimAgent {
       case 'lease-grant':
         return this.applyGrant(msg.grant);
       case 'propose':
-        this.sim.propose(this.node, msg.commands);
+        this.leaderTakes(msg.commands);
         return;
       case 'order':
         return this.exec(this.controller.onOrder(msg.order, this.now));
@@ -200,11 +204,48 @@ export class SimAgent {
     }
   }
 
+  /**
+   * A report as the agent's leader takes one (GroupLeader): a resource's
+   * reports are proposed one at a time, each once the one before it is
+   * applied and only if the applied state allows it. A node resends its
+   * path of states until its own database shows the last, so under slow
+   * replication most reports are repeats of ones still in the log; checked
+   * against the applied state they are refused instead of becoming log
+   * entries (proposed straight away, they outgrew the commit rate: seed
+   * 551055497).
+   */
+  private leaderTakes(commands: readonly ClusterCommand[]): void {
+    const others = commands.filter((cmd) => cmd.type !== 'resourceState.set');
+    if (others.length > 0) this.sim.propose(this.node, others);
+    for (const cmd of commands) {
+      if (cmd.type !== 'resourceState.set') continue;
+      const chain = this.reportChains.get(cmd.resource) ?? { waitIndex: null, queue: [] };
+      chain.queue.push(cmd);
+      this.reportChains.set(cmd.resource, chain);
+      this.pumpReports(cmd.resource);
+    }
+  }
+
+  /** Proposes the next report of `resource` once the one before it is applied; drops what the applied state refuses. */
+  private pumpReports(resource: string): void {
+    const chain = this.reportChains.get(resource);
+    const db = this.node.sm.db;
+    if (chain === undefined || db === null) return;
+    while (chain.queue.length > 0) {
+      if (chain.waitIndex !== null && db.appliedIndex < chain.waitIndex) return;
+      const cmd = chain.queue.shift() as ClusterCommand;
+      if (db.validate({ cmd, actor: this.node.id, at: Math.floor(this.sim.now * 1000) }).some((r) => r.severity === 'error')) continue;
+      chain.waitIndex = this.sim.propose(this.node, [cmd])[0] ?? null;
+      if (chain.waitIndex === null) chain.queue.length = 0;
+    }
+    if (chain.waitIndex === null || db.appliedIndex >= chain.waitIndex) this.reportChains.delete(resource);
+  }
+
   /** Reports go to the leader this node knows of; one lost on the way is sent again by the controller. */
   private toLeader(commands: ClusterCommand[]): void {
     const leader = this.node.raft?.status().leader ?? null;
     if (leader === null) return;
-    if (leader === this.node.id) this.sim.propose(this.node, commands);
+    if (leader === this.node.id) this.leaderTakes(commands);
     else this.sim.send({ kind: 'propose', from: this.node.id, to: leader, commands });
   }
 }
