@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgentIdentity } from '../../src/client/api.js';
 import { CLI_MAIN, addToCluster, call, restartAgent, startThreeNodeCluster, stopAgent, tempDir, untilUpVoters, waitUntil } from './helpers.js';
@@ -70,6 +70,15 @@ test('a node with a corrupt log refuses to start and names the repair; fcm agent
     const again = fcm('agent', 'repair', '--state-dir', n3.stateDir, '--yes', '--json');
     assert.equal((JSON.parse(again.out) as { error: { code: string } }).error.code, 'E_REFUSED');
     assert.notEqual(fcm('agent', 'repair', '--state-dir', n3.stateDir, '--json').status, 0);
+    // Where no agent has run (no directory, an empty one), nothing is created and nothing is repaired.
+    await mkdir(join(dir.path, 'empty'));
+    for (const nowhere of [join(dir.path, 'missing'), join(dir.path, 'empty')]) {
+      const none = fcm('agent', 'repair', '--state-dir', nowhere, '--yes', '--json');
+      assert.equal((JSON.parse(none.out) as { error: { code: string } }).error.code, 'E_NOT_FOUND', nowhere);
+      assert.equal(none.status, 3);
+    }
+    assert.equal(existsSync(join(dir.path, 'missing')), false);
+    assert.deepEqual(await readdir(join(dir.path, 'empty')), []);
 
     // Two voters are left until it is added back: the eviction must be forced, as `next` says.
     assert.match(result.next[0] ?? '', /fcm node evict n3 --yes --force/);

@@ -10,6 +10,7 @@
 // takes a new incarnation, exactly as after a clean leave. The cluster then
 // evicts the old member and adds the node again, as a learner that catches
 // up from a snapshot before it votes.
+import { existsSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncDirectory } from '../store/fs-durable.js';
@@ -17,7 +18,7 @@ import { LogStore } from '../store/log-store.js';
 import { AgentError } from './agent-error.js';
 import { loadClusterRecord, removeClusterRecord } from './cluster-file.js';
 import { RAFT_DIR } from './cluster-session.js';
-import { loadOrCreateIdentity, renewIncarnation } from './identity.js';
+import { IDENTITY_FILE, loadOrCreateIdentity, renewIncarnation } from './identity.js';
 import { StateDirLock } from './state-lock.js';
 
 export interface LogCheck {
@@ -54,11 +55,14 @@ export async function checkLog(stateDir: string): Promise<LogCheck> {
  * one runs). Refuses with E_REFUSED when the log is sound, unless `force`.
  */
 export async function repairNodeState(stateDir: string, force: boolean, now: Date = new Date()): Promise<RepairResult> {
+  // Nothing is created where no agent has run: the lock and the identity would be.
+  if (!existsSync(join(stateDir, IDENTITY_FILE))) {
+    throw new AgentError('E_NOT_FOUND', `no node agent has run in ${stateDir}`, 'give the --state-dir of the node to repair');
+  }
   const lock = await StateDirLock.acquire(stateDir);
   try {
     const record = await loadClusterRecord(stateDir);
-    const { identity, created } = await loadOrCreateIdentity(stateDir);
-    if (created) throw new AgentError('E_NOT_FOUND', `no node agent has run in ${stateDir}`, 'give the --state-dir of the node to repair');
+    const { identity } = await loadOrCreateIdentity(stateDir);
     const check = await checkLog(stateDir);
     if (!check.corrupt && !force) {
       throw new AgentError('E_REFUSED', `the consensus log in ${stateDir} is sound: nothing to repair`, 'to make this node leave its cluster anyway, pass --force');
