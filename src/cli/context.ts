@@ -14,6 +14,8 @@ export interface CommandSession {
   context: CommandContext;
   /** Closes the connection connect() opened (never a client passed in). */
   close(): Promise<void>;
+  /** Whether the command printed part of its result already (context.print). */
+  streamed(): boolean;
 }
 
 /** @param client an agent to use instead of the one the global options name; not closed here */
@@ -26,6 +28,7 @@ export function commandSession(globals: GlobalOptions, io: CliIo, client?: Agent
   };
   const connectOptions = { callTimeoutMs: globals.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS, identityFile: globals.identity, warn };
   let opened: Promise<AgentClient> | undefined;
+  let printed = false;
 
   const context: CommandContext = {
     globals,
@@ -57,12 +60,14 @@ export function commandSession(globals: GlobalOptions, io: CliIo, client?: Agent
       return confirm({ message: question, default: false }, { input: stdin, output: io.stderr });
     },
     print: (text) => {
+      printed = true;
       io.stdout.write(text);
     },
   };
 
   return {
     context,
+    streamed: () => printed,
     close: async () => {
       if (opened === undefined) return;
       const connection = await opened.catch(() => undefined);

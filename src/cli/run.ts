@@ -5,6 +5,7 @@ import type { AgentClient } from '../client/agent-client.js';
 import type { CliIo, CommandResult, CommandSpec } from './command-spec.js';
 import { COMMAND_TREE } from './command-tree.js';
 import { commandSession } from './context.js';
+import type { CommandSession } from './context.js';
 import { FcmError, asFcmError } from './errors.js';
 import { ExitCode } from './exit-codes.js';
 import { parseArgv } from './program.js';
@@ -27,6 +28,7 @@ export async function runCli(argv: readonly string[], io: CliIo, tree: CommandSp
   // Known before parsing, so that a usage error is reported as JSON too.
   const json = jsonRequested(argv);
   let verbose = false;
+  let session: CommandSession | undefined;
   try {
     const parsed = parseArgv(argv, tree, {
       writeOut: (text) => io.stdout.write(text),
@@ -41,7 +43,7 @@ export async function runCli(argv: readonly string[], io: CliIo, tree: CommandSp
     if (spec.run === undefined) {
       throw new FcmError('E_NOT_IMPLEMENTED', notBuiltMessage(invocation.path), 'fcm --help marks what is not built; README.md says what is');
     }
-    const session = commandSession(invocation.globals, io, options.client);
+    session = commandSession(invocation.globals, io, options.client);
     let result: CommandResult;
     try {
       result = await spec.run(invocation, session.context);
@@ -51,7 +53,7 @@ export async function runCli(argv: readonly string[], io: CliIo, tree: CommandSp
     writeResult(result, invocation.globals.json, io);
     return result.exitCode ?? ExitCode.Ok;
   } catch (thrown) {
-    return writeError(thrown, json, verbose, io);
+    return writeError(thrown, json, verbose, io, session?.streamed() ?? false);
   }
 }
 
@@ -70,10 +72,12 @@ function writeResult(result: CommandResult, json: boolean, io: CliIo): void {
   if (text !== '') io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
-function writeError(thrown: unknown, json: boolean, verbose: boolean, io: CliIo): number {
+/** After streamed lines (NDJSON), a JSON error is one line too. */
+function writeError(thrown: unknown, json: boolean, verbose: boolean, io: CliIo, streamed: boolean): number {
   const error = asFcmError(thrown);
   if (json) {
-    io.stdout.write(renderJson({ error: { code: error.code, message: error.message, hint: error.hint ?? null } }));
+    const doc = { error: { code: error.code, message: error.message, hint: error.hint ?? null } };
+    io.stdout.write(streamed ? `${JSON.stringify(doc)}\n` : renderJson(doc));
   } else {
     io.stderr.write(`error: ${error.message}\n`);
     if (error.hint !== undefined) io.stderr.write(`hint: ${error.hint}\n`);

@@ -41,6 +41,22 @@ test('fcm events: the last changes, and --follow printing each new one once unti
     const lines = out.trimEnd().split('\n').map((line) => JSON.parse(line) as Event);
     assert.deepEqual(lines.map((e) => e.summary), [502, 503, 504, 505].map((n) => `property.set historyLimit=${n}`));
     assert.ok(lines.every((e, i) => i === 0 || e.index > (lines[i - 1] as Event).index), 'in order, each once');
+
+    // The agent lost while following: the error is one more NDJSON line, and the exit code says why.
+    const orphan = spawn(process.execPath, [CLI_MAIN, 'events', '--follow', '--json', '--limit', '1'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let orphanOut = '';
+    orphan.stdout.setEncoding('utf8').on('data', (chunk: string) => { orphanOut += chunk; });
+    const orphanExit = new Promise<number | null>((resolve) => orphan.once('exit', (code) => resolve(code)));
+    try {
+      await waitUntil('the follower to start', () => orphanOut.includes('historyLimit=505'));
+      await stopAgent(agent, 'SIGKILL');
+      assert.equal(await orphanExit, 5, 'E_UNAVAILABLE: the agent is gone');
+    } finally {
+      if (orphan.exitCode === null && orphan.pid !== undefined) process.kill(orphan.pid, 'SIGKILL');
+    }
+    const orphanLines = orphanOut.trimEnd().split('\n');
+    assert.equal(orphanLines.length, 2, orphanOut);
+    assert.equal((JSON.parse(orphanLines[1] as string) as { error: { code: string } }).error.code, 'E_UNAVAILABLE');
   } finally {
     if (agent) await stopAgent(agent, 'SIGKILL');
     await dir.remove();
