@@ -5,7 +5,7 @@ import { ReportSink } from '../../src/agent/db/report.js';
 import { ClusterDatabase } from '../../src/agent/db/database.js';
 import { DbError } from '../../src/agent/db/report.js';
 import type { Profile } from '../../src/agent/db/properties.js';
-import { Harness, runCases } from './fixture.js';
+import { Harness, errorCodes, runCases } from './fixture.js';
 
 test('defaults are those of ARCHITECTURE.md (profile lan)', () => {
   const p = new ClusterDatabase().getProperties();
@@ -34,10 +34,12 @@ test('unknown property keys are refused with a hint', () => {
 
 test('the profile changes defaults; an explicit value wins; null returns to the default', () => {
   const h = new Harness();
-  h.must({ type: 'property.set', values: { profile: 'wan' } });
+  // A profile changes every timing at once: only forced, for a cluster whose agents all restart together.
+  assert.deepEqual(errorCodes(h.validate({ type: 'property.set', values: { profile: 'wan' } })), ['E_UNSAFE_TIMING_CHANGE']);
+  h.must({ type: 'property.set', values: { profile: 'wan' } }, { force: true });
   assert.equal(h.db.getProperty('nodeLease'), 3500);
   h.must({ type: 'property.set', values: { nodeLease: '4s' } });
-  h.must({ type: 'property.set', values: { profile: 'lan', heartbeatInterval: 100 } });
+  h.must({ type: 'property.set', values: { profile: 'lan', heartbeatInterval: 100 } }, { force: true });
   assert.equal(h.db.getProperty('nodeLease'), 4000);
   assert.deepEqual(h.db.getExplicitProperties(), { nodeLease: 4000, profile: 'lan', heartbeatInterval: 100 });
   h.must({ type: 'property.set', values: { nodeLease: null, heartbeatInterval: null } });
@@ -47,15 +49,24 @@ test('the profile changes defaults; an explicit value wins; null returns to the 
 
 runCases('property.set', [
   {
-    name: 'several keys at once, durations as text or ms',
+    name: 'several keys at once, durations as text or ms (forced: a mix of old and new timing breaks the rules)',
     cmd: { type: 'property.set', values: { heartbeatInterval: '50ms', electionTimeoutMin: 200, leaderLease: '150ms', fencing: 'watchdog' } },
+    force: true,
     errors: [],
+    warnings: ['E_UNSAFE_TIMING_CHANGE'],
     then: (h) => {
       const p = h.db.getProperties();
       assert.deepEqual([p.heartbeatInterval, p.electionTimeoutMin, p.leaderLease, p.fencing], [50, 200, 150, 'watchdog']);
     },
   },
   { name: 'ratio', cmd: { type: 'property.set', values: { clockRateBound: '0.05' } }, errors: [] },
+  {
+    // A follower still on E_min 300 ms while the leader holds the new 280 ms leader lease: both leases could overlap.
+    name: 'two timings whose mix is unsafe while nodes take them up',
+    cmd: { type: 'property.set', values: { electionTimeoutMin: '400ms', leaderLease: '280ms', nodeLease: '1300ms' } },
+    errors: ['E_UNSAFE_TIMING_CHANGE'],
+  },
+  { name: 'two timings whose every mix is safe', cmd: { type: 'property.set', values: { guardLatency: '40ms', killTime: '40ms' } }, errors: [] },
   { name: 'unknown key', cmd: { type: 'property.set', values: { heartbeat: '1s' } }, errors: ['E_UNKNOWN_PROPERTY'] },
   {
     name: 'every bad value is reported at once',

@@ -2,7 +2,7 @@
 
 import type { Handler } from './input.js';
 import type { AdminRole, QuorumMode, WitnessSpec } from './schema.js';
-import { checkPropertyKey, checkTiming, effectiveProperties, parsePropertyValue } from './properties.js';
+import { checkPropertyKey, checkTiming, checkTimingChange, effectiveProperties, parsePropertyValue } from './properties.js';
 import { checkQuorumRisk, listNames, mountedDiskResources, resourceKind, voterCount } from './queries.js';
 import { isKeyFingerprint, isSshPublicKey, parseWitnessSpec, show, sshKeyBlob } from './names.js';
 import { sortedValues, sortedWhere } from './schema.js';
@@ -31,6 +31,7 @@ export const propertySet: Handler = ({ state, cmd, sink }) => {
   if (sink.hasErrors) return undefined;
   const after = effectiveProperties(next);
   checkTiming(after, sink, 'values.');
+  if (!sink.hasErrors) checkTimingChange(effectiveProperties(state.properties), after, sink);
   const mounted = mountedDiskResources(state);
   if (after.fencing === 'none' && effectiveProperties(state.properties).fencing !== 'none' && mounted.length > 0) {
     sink.forceable('E_FENCING_REQUIRED', `disk resources ${listNames(mounted.map((r) => r.name))} mount filesystems, which needs fencing watchdog or external`, {

@@ -4,7 +4,7 @@
 // (`lan`, `wan`, `fast`) change the defaults of the timing properties;
 // an explicitly set property wins over its profile.
 
-import type { ReportSink } from './report.js';
+import { ReportSink } from './report.js';
 import { didYouMean } from './suggest.js';
 import { formatDuration, parseDuration, show } from './names.js';
 
@@ -165,5 +165,35 @@ export function checkTiming(p: ClusterProperties, sink: ReportSink, fieldPrefix 
     sink.error('E_UNSAFE_TIMING', `nodeLease (${p.nodeLease} ms) must be at least (1 + ρ)(2h + 2 E_min + λ + K + 3 RTT) = ${Math.ceil(nodeLeaseMin)} ms`, {
       field: `${fieldPrefix}nodeLease`,
     });
+  }
+}
+
+const TIMING_KEYS = ['heartbeatInterval', 'electionTimeoutMin', 'nodeLease', 'leaderLease', 'clockRateBound', 'guardLatency', 'killTime', 'rttBudget'] as const;
+
+/**
+ * A timing change is not taken up everywhere at once: each node applies it
+ * when its log reaches it, and consensus timing (h, E_min, LL) only when
+ * the agent restarts. Until every node has restarted, any mix of old and
+ * new values may meet (a leader's new LL against a follower's old E_min),
+ * so every mix must keep the rules, not only the new set. One key at a
+ * time always does (its old and new sets are both checked); several at
+ * once may not. Forceable: when every agent restarts together no mix runs.
+ */
+export function checkTimingChange(before: ClusterProperties, after: ClusterProperties, sink: ReportSink): void {
+  const changed = TIMING_KEYS.filter((key) => before[key] !== after[key]);
+  if (changed.length < 2) return;
+  for (let mask = 1; mask < 2 ** changed.length - 1; mask++) {
+    const fromNew = changed.filter((_, i) => (mask & (1 << i)) !== 0);
+    const mix: ClusterProperties = { ...before, ...Object.fromEntries(fromNew.map((key) => [key, after[key]])) };
+    const probe = new ReportSink(false);
+    checkTiming(mix, probe);
+    const problem = probe.reports.find((r) => r.severity === 'error');
+    if (problem === undefined) continue;
+    const fromOld = changed.filter((key) => !fromNew.includes(key));
+    sink.forceable('E_UNSAFE_TIMING_CHANGE', `while nodes take up the change, new ${fromNew.join(', ')} may meet old ${fromOld.join(', ')}: ${problem.message}`, {
+      field: `values.${changed[0] as string}`,
+      hint: 'change one of them at a time, in an order that keeps every step valid; or force it and restart every agent at once',
+    });
+    return;
   }
 }
