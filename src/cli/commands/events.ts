@@ -14,7 +14,6 @@ const DEFAULT_LIMIT = 20;
 /** How often --follow asks for new events, ms: a change shows within this (plus its commit). */
 const FOLLOW_POLL_MS = 200;
 
-
 export async function events(invocation: Invocation, context: CommandContext): Promise<CommandResult> {
   const limit = (invocation.options.limit as number | undefined) ?? DEFAULT_LIMIT;
   const type = invocation.options.type as string | undefined;
