@@ -36,10 +36,6 @@ const LAB_HINTS: Readonly<Record<string, string>> = {
   E_CORRUPT_STATE: 'take the lab down with fcm lab down and start a new one',
 };
 
-/**
- * The agent's errors (ApiCallError) and the lab's (LabError) keep their
- * codes; anything else thrown that is not an FcmError is a bug: E_INTERNAL.
- */
 /** An error of the agent library with a stable code (E_...), as the CLI reports it; null for any other. */
 export function fromCodedError(thrown: unknown): FcmError | null {
   const { code, hint } = thrown as { code?: unknown; hint?: unknown };
@@ -47,6 +43,10 @@ export function fromCodedError(thrown: unknown): FcmError | null {
   return new FcmError(code, thrown.message, typeof hint === 'string' ? hint : undefined);
 }
 
+/**
+ * The agent's errors (ApiCallError) and the lab's (LabError) keep their
+ * codes; anything else thrown that is not an FcmError is a bug: E_INTERNAL.
+ */
 export function asFcmError(thrown: unknown): FcmError {
   if (thrown instanceof FcmError) return thrown;
   if (thrown instanceof ApiCallError) return fromApiError(thrown);
