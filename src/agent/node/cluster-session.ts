@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ClusterDatabase } from '../db/database.js';
 import { ConsensusRuntime } from '../runtime/consensus-runtime.js';
 import { DatabaseStateMachine } from '../runtime/database-state-machine.js';
-import { LogStore } from '../store/log-store.js';
+import { LogStore, describeCorruptRecord } from '../store/log-store.js';
 import type { RecoveryReport } from '../store/log-store.js';
 import { AgentError } from './agent-error.js';
 import type { ClusterRecord } from './cluster-file.js';
@@ -79,5 +79,5 @@ export async function closeSession(session: ClusterSession): Promise<void> {
 
 function corruptionSummary(recovery: RecoveryReport): string {
   // Without a damaged record, what made the log corrupt is a hard state (term and vote) lost from both copies.
-  return recovery.corruptRecords.map((r) => `${r.segment} at byte ${r.offset}: ${r.reason}`).join('; ') || 'its hard state is lost';
+  return recovery.corruptRecords.map(describeCorruptRecord).join('; ') || 'its hard state is lost';
 }

@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncDirectory } from '../store/fs-durable.js';
-import { LogStore } from '../store/log-store.js';
+import { LogStore, describeCorruptRecord } from '../store/log-store.js';
 import { AgentError } from './agent-error.js';
 import { loadClusterRecord, removeClusterRecord } from './cluster-file.js';
 import { RAFT_DIR } from './cluster-session.js';
@@ -43,7 +43,7 @@ export async function checkLog(stateDir: string): Promise<LogCheck> {
   const { store, restored, recovery } = await LogStore.open(join(stateDir, RAFT_DIR));
   await store.close();
   const problems = [
-    ...recovery.corruptRecords.map((r) => `${r.segment} at byte ${r.offset}: ${r.reason}`),
+    ...recovery.corruptRecords.map(describeCorruptRecord),
     ...recovery.snapshotsRefused.map((s) => `${s.file}: ${s.reason}`),
     ...recovery.hardStateRefused.map((h) => `hard state slot at byte ${h.offset}: ${h.reason}`),
   ];

@@ -57,6 +57,7 @@ import { StoreError } from './store-error.js';
 export type { StoreUpdate } from './log-model.js';
 export type { RecoveryReport } from './open-directory.js';
 export type { CorruptRecord, TornTail } from './recovery.js';
+export { describeCorruptRecord } from './recovery.js';
 export { StoreError } from './store-error.js';
 export type { StoreErrorCode } from './store-error.js';
 

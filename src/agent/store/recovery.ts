@@ -17,6 +17,11 @@ export interface CorruptRecord {
   reason: string;
 }
 
+/** A damaged record as people read it: where it is and what is wrong. */
+export function describeCorruptRecord(r: CorruptRecord): string {
+  return `${r.segment} at byte ${r.offset}: ${r.reason}`;
+}
+
 export interface TornTail {
   segment: string;
   /** Where the last valid record ends: the file is cut here. */
