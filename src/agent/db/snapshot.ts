@@ -59,13 +59,23 @@ export interface SnapshotBody {
 
 type TableName = 'nodes' | 'groups' | 'resources' | 'resourceTypes' | 'disks' | 'adminKeys' | 'placements' | 'resourceStates' | 'resourceRequests';
 
-/** The keyed tables, in snapshot order, and the field each is keyed by. */
-const TABLES: readonly (readonly [TableName, string])[] = [
-  ['nodes', 'id'], ['groups', 'name'], ['resources', 'name'], ['resourceTypes', 'name'], ['disks', 'id'],
-  ['adminKeys', 'name'], ['placements', 'group'], ['resourceStates', 'resource'], ['resourceRequests', 'resource'],
-];
+/** The field each keyed table is keyed by; the tables in snapshot order. */
+const KEY_FIELDS: Readonly<Record<TableName, string>> = {
+  nodes: 'id', groups: 'name', resources: 'name', resourceTypes: 'name', disks: 'id',
+  adminKeys: 'name', placements: 'group', resourceStates: 'resource', resourceRequests: 'resource',
+};
+const TABLES = Object.keys(KEY_FIELDS) as TableName[];
 const AUDIT = 'audit';
-const SECTIONS: readonly string[] = [...TABLES.map(([name]) => name), AUDIT];
+const SECTIONS: readonly string[] = [...TABLES, AUDIT];
+
+/** Puts a record read from a snapshot into its table; false when the table holds its key already. */
+function putRecord(state: ClusterState, name: TableName, record: Record<string, unknown>): boolean {
+  const key = record[KEY_FIELDS[name]] as string;
+  const table = state[name] as Map<string, unknown>;
+  if (table.has(key)) return false;
+  table.set(key, record);
+  return true;
+}
 
 /** Returns the first problem found, as `path: what`, or null. */
 type Shape = (value: unknown, path: string) => string | null;
@@ -208,7 +218,7 @@ export class SnapshotWriter implements Steps<string> {
       format: SNAPSHOT_FORMAT, appliedIndex: body.appliedIndex, appliedTerm: body.appliedTerm, version: state.version,
       placementEpoch: state.placementEpoch, properties: Object.fromEntries(state.properties), quorum: state.quorum,
     }));
-    this.sections = [...TABLES.map(([name]) => [name, sortedValues<unknown>(state[name])] as const), [AUDIT, body.audit.slice()] as const];
+    this.sections = [...TABLES.map((name) => [name, sortedValues<unknown>(state[name])] as const), [AUDIT, body.audit.slice()] as const];
   }
 
   private add(line: string): void {
@@ -325,11 +335,8 @@ class SnapshotReader implements Steps<SnapshotBody> {
       this.audit.push(value as AuditRecord);
       return;
     }
-    const keyField = (TABLES.find(([table]) => table === name) as readonly [TableName, string])[1];
-    const key = (value as Record<string, string>)[keyField] as string;
-    const table = this.state[name] as Map<string, unknown>;
-    if (table.has(key)) this.fail(`${name} holds ${key} twice`);
-    table.set(key, value);
+    const record = value as Record<string, unknown>;
+    if (!putRecord(this.state, name, record)) this.fail(`${name} holds ${String(record[KEY_FIELDS[name]])} twice`);
   }
 
   private finish(value: unknown, end: number): void {
@@ -393,12 +400,9 @@ function readOlder(snapshot: Record<string, unknown>, format: string): SnapshotB
   if (typeof snapshot['hash'] !== 'string' || fnv1a64(canonicalJson(plain)) !== snapshot['hash']) throw new Error('checksum mismatch');
   const p = plain as Record<string, unknown>;
   const state = stateFrom(p);
-  for (const [name, keyField] of TABLES) {
-    const table = state[name] as Map<string, unknown>;
-    for (const record of p[name] as Record<string, string>[]) {
-      const key = record[keyField] as string;
-      if (table.has(key)) throw new Error(`${name} holds ${key} twice`);
-      table.set(key, record);
+  for (const name of TABLES) {
+    for (const record of p[name] as Record<string, unknown>[]) {
+      if (!putRecord(state, name, record)) throw new Error(`${name} holds ${String(record[KEY_FIELDS[name]])} twice`);
     }
   }
   if (format === 'fcm-db/2') {
