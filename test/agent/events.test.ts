@@ -3,7 +3,8 @@
 // SIGINT (exit 0).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { fcm, fcmJson } from '../e2e/helpers.js';
 import { join } from 'node:path';
 import { CLI_MAIN, call, startAgent, stopAgent, tempDir, waitUntil } from './helpers.js';
 import type { AgentProcess } from './helpers.js';
@@ -34,12 +35,10 @@ test('fcm events: the last changes, and --follow printing each new one once unti
     const env = { ...process.env, FCM_SOCKET: agent.socket, FCM_LAB: '' };
     for (let i = 0; i < 3; i++) await call(agent.socket, 'config.set', { values: { historyLimit: String(500 + i) } });
 
-    const last = spawnSync(process.execPath, [CLI_MAIN, 'events', '--limit', '2', '--json'], { env, encoding: 'utf8', timeout: 20_000 });
-    assert.equal(last.status, 0, last.stderr);
-    const two = JSON.parse(last.stdout) as Event[];
+    const two = fcmJson<Event[]>(env, ['events', '--limit', '2']);
     assert.deepEqual(two.map((e) => e.summary), ['property.set historyLimit=501', 'property.set historyLimit=502']);
-    const table = spawnSync(process.execPath, [CLI_MAIN, 'events', '--type', 'property', '--limit', '1'], { env, encoding: 'utf8', timeout: 20_000 });
-    assert.match(table.stdout, /CHANGE[\s\S]*historyLimit=502/);
+    const table = fcm(env, ['events', '--type', 'property', '--limit', '1']);
+    assert.match(table.out, /CHANGE[\s\S]*historyLimit=502/);
 
     const follower = follow(env);
     try {

@@ -5,21 +5,16 @@
 // adds it again, and it catches up with everything committed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgentIdentity } from '../../src/client/api.js';
-import { CLI_MAIN, addToCluster, call, restartAgent, startThreeNodeCluster, stopAgent, tempDir, untilUpVoters, waitUntil } from './helpers.js';
+import { fcm } from '../e2e/helpers.js';
+import { addToCluster, call, restartAgent, startThreeNodeCluster, stopAgent, tempDir, untilUpVoters, waitUntil } from './helpers.js';
 import type { AgentProcess } from './helpers.js';
 
 const historyLimitOf = async (agent: AgentProcess): Promise<unknown> =>
   (await call<{ properties: Record<string, unknown> }>(agent.socket, 'config.get', { key: 'historyLimit' })).properties.historyLimit;
-
-function fcm(...args: string[]): { status: number | null; out: string; err: string } {
-  const run = spawnSync(process.execPath, [CLI_MAIN, ...args], { encoding: 'utf8', timeout: 30_000 });
-  return { status: run.status, out: run.stdout, err: run.stderr };
-}
 
 /** Flips one byte a third of the way into the node's largest log segment: valid records follow, so this is corruption, not a torn tail. */
 async function damageLog(stateDir: string): Promise<void> {
@@ -59,7 +54,7 @@ test('a node with a corrupt log refuses to start and names the repair; fcm agent
     // The cluster goes on without it.
     await call(n1.socket, 'config.set', { values: { historyLimit: '3000' } });
 
-    const repaired = fcm('agent', 'repair', '--state-dir', n3.stateDir, '--yes', '--json');
+    const repaired = fcm(process.env, ['agent', 'repair', '--state-dir', n3.stateDir, '--yes', '--json']);
     assert.equal(repaired.status, 0, repaired.out + repaired.err);
     const result = JSON.parse(repaired.out) as { node: string; cluster: string; logWasCorrupt: boolean; problems: string[]; keptAs: string; next: string[] };
     assert.deepEqual([result.node, result.cluster, result.logWasCorrupt], ['n3', 'trio', true]);
@@ -67,13 +62,13 @@ test('a node with a corrupt log refuses to start and names the repair; fcm agent
     assert.ok(existsSync(join(result.keptAs, (await readdir(result.keptAs)).find((n) => n.endsWith('.log')) ?? 'none')), 'the damaged log is kept');
     assert.equal(existsSync(join(n3.stateDir, 'cluster.json')), false);
     // Once repaired there is nothing left to repair; without --yes and a terminal nobody can confirm.
-    const again = fcm('agent', 'repair', '--state-dir', n3.stateDir, '--yes', '--json');
+    const again = fcm(process.env, ['agent', 'repair', '--state-dir', n3.stateDir, '--yes', '--json']);
     assert.equal((JSON.parse(again.out) as { error: { code: string } }).error.code, 'E_REFUSED');
-    assert.notEqual(fcm('agent', 'repair', '--state-dir', n3.stateDir, '--json').status, 0);
+    assert.notEqual(fcm(process.env, ['agent', 'repair', '--state-dir', n3.stateDir, '--json']).status, 0);
     // Where no agent has run (no directory, an empty one), nothing is created and nothing is repaired.
     await mkdir(join(dir.path, 'empty'));
     for (const nowhere of [join(dir.path, 'missing'), join(dir.path, 'empty')]) {
-      const none = fcm('agent', 'repair', '--state-dir', nowhere, '--yes', '--json');
+      const none = fcm(process.env, ['agent', 'repair', '--state-dir', nowhere, '--yes', '--json']);
       assert.equal((JSON.parse(none.out) as { error: { code: string } }).error.code, 'E_NOT_FOUND', nowhere);
       assert.equal(none.status, 3);
     }
@@ -87,7 +82,7 @@ test('a node with a corrupt log refuses to start and names the repair; fcm agent
     const fresh = await restartAgent(n3);
     agents[2] = fresh;
     // A running agent's state directory is not repaired under it.
-    const locked = fcm('agent', 'repair', '--state-dir', n3.stateDir, '--yes', '--force', '--json');
+    const locked = fcm(process.env, ['agent', 'repair', '--state-dir', n3.stateDir, '--yes', '--force', '--json']);
     assert.equal((JSON.parse(locked.out) as { error: { code: string } }).error.code, 'E_STATE_DIR_LOCKED');
     const after = await call<AgentIdentity>(fresh.socket, 'agent.identity');
     assert.equal(after.nodeId, before.nodeId);
