@@ -7,17 +7,38 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const MODULE = fileURLToPath(new URL('../../src/os/scheduling.js', import.meta.url));
 const isRoot = process.getuid?.() === 0;
 
-/** Runs setProcessNice(nice) in a fresh node (optionally as `nobody`), then reports every thread's nice and the autogroup line. */
+/**
+ * Runs setProcessNice(nice) in a fresh node (optionally as `nobody`), then
+ * reports every thread's nice and the autogroup line. As `nobody` it loads
+ * a copy of the module from a directory anyone may read: the checkout may
+ * sit in one only root can enter (mktemp -d makes them 0700).
+ */
 function inChild(nice: number, autogroup: boolean, asNobody = false): { problems: string[]; threads: number[]; autogroup: string | null } {
+  const dir = asNobody ? mkdtempSync(join(tmpdir(), 'fcm-nice-')) : null;
+  try {
+    if (dir !== null) {
+      chmodSync(dir, 0o755);
+      copyFileSync(MODULE, join(dir, 'scheduling.js'));
+    }
+    return runInChild(dir === null ? MODULE : join(dir, 'scheduling.js'), nice, autogroup, dir);
+  } finally {
+    if (dir !== null) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `inChild` with the module at `module`; `nobodyDir` set: as `nobody`, in that directory. */
+function runInChild(module: string, nice: number, autogroup: boolean, nobodyDir: string | null): { problems: string[]; threads: number[]; autogroup: string | null } {
   const script = `
     import { readdirSync, readFileSync } from 'node:fs';
-    const { setProcessNice } = await import(${JSON.stringify(MODULE)});
+    const { setProcessNice } = await import(${JSON.stringify(module)});
     const problems = setProcessNice(${nice}, { autogroup: ${autogroup} });
     const threads = readdirSync('/proc/self/task').map((t) => Number(readFileSync('/proc/self/task/' + t + '/stat', 'utf8').split(') ')[1].split(' ')[16]));
     let autogroup = null;
@@ -25,7 +46,9 @@ function inChild(nice: number, autogroup: boolean, asNobody = false): { problems
     process.stdout.write(JSON.stringify({ problems, threads, autogroup }));
   `;
   const argv = [process.execPath, '--input-type=module', '-e', script];
-  const run = asNobody ? spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', ...argv], { encoding: 'utf8' }) : spawnSync(argv[0] as string, argv.slice(1), { encoding: 'utf8' });
+  const run = nobodyDir !== null
+    ? spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', ...argv], { encoding: 'utf8', cwd: nobodyDir })
+    : spawnSync(argv[0] as string, argv.slice(1), { encoding: 'utf8' });
   assert.equal(run.status, 0, run.stderr);
   return JSON.parse(run.stdout) as { problems: string[]; threads: number[]; autogroup: string | null };
 }
